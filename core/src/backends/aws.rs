@@ -1,0 +1,227 @@
+//! AWS SSM Parameter Store and Secrets Manager, through the AWS SDK for Rust,
+//! on our transport and clock (see `aws_http`).
+
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use aws_sdk_ssm::config::StalledStreamProtectionConfig;
+use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::timeout::TimeoutConfig;
+use aws_types::region::Region;
+use aws_types::SdkConfig;
+
+use crate::aws_http::SdkHttp;
+use crate::error::{Error, ErrorKind, Result};
+use crate::reference::Reference;
+use crate::runtime::Runtime;
+use crate::secret::Fetched;
+
+/// Explicit AWS settings, for runtimes without an environment or instance
+/// metadata (the edge) and for tests.
+#[derive(Clone, Default)]
+pub struct AwsSettings {
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+    /// Custom endpoint, e.g. a local moto server or a VPC endpoint.
+    pub endpoint: Option<String>,
+}
+
+impl std::fmt::Debug for AwsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsSettings")
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &crate::REDACTED)
+            .field("endpoint", &self.endpoint)
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct Aws {
+    ssm: aws_sdk_ssm::Client,
+    asm: aws_sdk_secretsmanager::Client,
+}
+
+impl Aws {
+    pub(crate) fn from_settings(settings: &AwsSettings, rt: &Runtime, timeout: Duration) -> Aws {
+        let credentials = Credentials::new(
+            settings.access_key_id.clone(),
+            settings.secret_access_key.clone(),
+            settings.session_token.clone(),
+            None,
+            "secretkit",
+        );
+        let mut builder = sdk_config_builder(rt, timeout)
+            .region(Region::new(settings.region.clone()))
+            .credentials_provider(SharedCredentialsProvider::new(credentials));
+        if let Some(endpoint) = &settings.endpoint {
+            builder = builder.endpoint_url(endpoint.clone());
+        }
+        Aws::from_sdk_config(&builder.build())
+    }
+
+    /// The standard AWS chain: AWS_* variables (AWS_ENDPOINT_URL included),
+    /// profiles, SSO, web identity, ECS and EC2 metadata.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) async fn from_env(rt: &Runtime, timeout: Duration) -> Aws {
+        let http = SdkHttp(rt.clone());
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http.clone())
+            .sleep_impl(http.clone())
+            .time_source(http)
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+            .timeout_config(timeouts(timeout))
+            .load()
+            .await;
+        Aws::from_sdk_config(&config)
+    }
+
+    fn from_sdk_config(config: &SdkConfig) -> Aws {
+        Aws {
+            ssm: aws_sdk_ssm::Client::new(config),
+            asm: aws_sdk_secretsmanager::Client::new(config),
+        }
+    }
+
+    /// SSM GetParameter, decrypting SecureStrings; `name:version` and
+    /// `name:label` selectors go to SSM as part of the name.
+    pub(crate) async fn ssm(&self, r: &Reference, now: SystemTime) -> Result<Fetched> {
+        let name = match &r.version {
+            Some(v) => format!("{}:{v}", r.path),
+            None => r.path.clone(),
+        };
+        let out = self
+            .ssm
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let parameter = out
+            .parameter
+            .ok_or_else(|| Error::invalid_response("SSM answered without a parameter"))?;
+        let value = parameter
+            .value
+            .ok_or_else(|| Error::invalid_response("SSM answered without a value"))?;
+        Ok(Fetched::new(
+            value.into_bytes(),
+            Some(parameter.version.to_string()),
+            now,
+        ))
+    }
+
+    /// Secrets Manager GetSecretValue by name or ARN, stage or version id.
+    pub(crate) async fn asm(&self, r: &Reference, now: SystemTime) -> Result<Fetched> {
+        let out = self
+            .asm
+            .get_secret_value()
+            .secret_id(&r.path)
+            .set_version_id(r.version.clone())
+            .set_version_stage(r.stage.clone())
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let value = match (out.secret_string, out.secret_binary) {
+            (Some(s), _) => s.into_bytes(),
+            (None, Some(b)) => b.into_inner(),
+            (None, None) => {
+                return Err(Error::invalid_response(
+                    "Secrets Manager answered with neither SecretString nor SecretBinary",
+                ))
+            }
+        };
+        Ok(Fetched::new(value, out.version_id, now))
+    }
+}
+
+fn sdk_config_builder(rt: &Runtime, timeout: Duration) -> aws_types::sdk_config::Builder {
+    let http = SdkHttp(rt.clone());
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(http.clone())
+        .sleep_impl(http.clone())
+        .time_source(http)
+        // Our transport buffers whole (small) bodies under its own timeout,
+        // so the SDK's streaming stall detector has nothing to watch.
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+        .timeout_config(timeouts(timeout))
+}
+
+fn timeouts(timeout: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .operation_attempt_timeout(timeout)
+        .build()
+}
+
+/// Map an SDK failure to our kinds by the service's error code, the way AWS
+/// documents them, falling back on the HTTP status.
+fn sdk_error<E, R>(err: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match &err {
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or("Unknown");
+            let message = service.err().message().unwrap_or("").to_owned();
+            let kind = match code {
+                "ParameterNotFound" | "ParameterVersionNotFound" | "ResourceNotFoundException" => {
+                    ErrorKind::NotFound
+                }
+                "AccessDeniedException" | "AccessDenied" | "DecryptionFailure" => {
+                    ErrorKind::AccessDenied
+                }
+                "ThrottlingException" | "TooManyUpdates" | "Throttling" => ErrorKind::Throttled,
+                "UnrecognizedClientException"
+                | "InvalidSignatureException"
+                | "ExpiredTokenException"
+                | "InvalidClientTokenId"
+                | "MissingAuthenticationToken"
+                | "IncompleteSignature" => ErrorKind::Auth,
+                "InternalServerError" | "InternalServiceError" | "InternalFailure"
+                | "ServiceUnavailable" => ErrorKind::Unavailable,
+                "ValidationException" | "InvalidParameterException" | "InvalidRequestException" => {
+                    ErrorKind::InvalidReference
+                }
+                _ => ErrorKind::InvalidResponse,
+            };
+            Error::new(kind, format!("{code}: {message}"))
+        }
+        SdkError::TimeoutError(_) => Error::new(ErrorKind::Timeout, "AWS request timed out"),
+        SdkError::DispatchFailure(d) => {
+            let kind = if d.is_timeout() {
+                ErrorKind::Timeout
+            } else {
+                ErrorKind::Unavailable
+            };
+            Error::new(kind, format!("AWS request failed: {}", chain(&err)))
+        }
+        SdkError::ResponseError(_) => Error::invalid_response(format!(
+            "AWS answered with a response that could not be read: {}",
+            chain(&err)
+        )),
+        SdkError::ConstructionFailure(_) => {
+            Error::config(format!("AWS request could not be built: {}", chain(&err)))
+        }
+        _ => Error::new(ErrorKind::Unavailable, chain(&err)),
+    }
+}
+
+/// An error and its causes on one line.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut msg = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}

@@ -1,0 +1,6 @@
+//! The backends. Each turns a parsed reference into a `Fetched` value; the
+//! client adds caching and `#field` selection on top.
+
+pub mod aws;
+pub mod local;
+pub mod vault;

@@ -1,0 +1,31 @@
+//! secretkit: read secrets from AWS SSM Parameter Store, AWS Secrets Manager,
+//! Vault / OpenBao, the environment and files, through one reference grammar,
+//! one cache and one error type. The Python, Node and WASM packages are thin
+//! bindings over this crate.
+//!
+//! ```no_run
+//! # async fn demo() -> secretkit::Result<()> {
+//! let client = secretkit::Client::from_env().await?;
+//! let password = client.get("ssm:/prod/myapp/db-password").await?;
+//! println!("{password}"); // Secret(ssm:/prod/myapp/db-password, <redacted>)
+//! let _plain: &str = password.reveal()?;
+//! # Ok(()) }
+//! ```
+
+mod aws_http;
+pub mod backends;
+mod cache;
+mod client;
+mod error;
+mod json;
+pub mod reference;
+pub mod runtime;
+mod secret;
+
+pub use backends::aws::AwsSettings;
+pub use backends::vault::VaultSettings;
+pub use client::{Client, ClientBuilder, ClientSettings, MAX_VALUE_BYTES};
+pub use error::{Error, ErrorKind, Result};
+pub use reference::{Reference, Scheme};
+pub use runtime::{BoxFuture, Clock, ManualClock, Runtime, SleepFuture, Transport, TransportError};
+pub use secret::{Lease, Secret, REDACTED};
