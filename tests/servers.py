@@ -557,7 +557,7 @@ def seed(env: dict[str, str], fixtures: bool) -> dict[str, str]:
     ssm_versioned(ssm, "/test/versioned")
 
     asm_put(sm, "test/plain-text", SecretString="not json")
-    asm_put(sm, "test/binary", SecretBinary=b"\x00\x01\x02binary")
+    asm_put(sm, "test/binary", SecretBinary=b"\xff\x00\x01binary")
     id1, id2 = asm_staged(sm, "test/staged")
     out["SK_TEST_ASM_STAGED_V1"] = id1
     out["SK_TEST_ASM_STAGED_V2"] = id2
