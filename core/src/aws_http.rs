@@ -57,10 +57,9 @@ fn to_http(request: HttpRequest) -> Result<http::Request<Bytes>, ConnectorError>
         .map_err(|e| ConnectorError::other(e.into(), None))?;
     let (parts, body) = request.into_parts();
     // SDK request bodies for the calls we make are always in memory.
-    let body = body
-        .bytes()
-        .map(Bytes::copy_from_slice)
-        .ok_or_else(|| ConnectorError::other("streaming request bodies are not supported".into(), None))?;
+    let body = body.bytes().map(Bytes::copy_from_slice).ok_or_else(|| {
+        ConnectorError::other("streaming request bodies are not supported".into(), None)
+    })?;
     Ok(http::Request::from_parts(parts, body))
 }
 
@@ -71,7 +70,8 @@ fn from_http(response: http::Response<Bytes>) -> Result<HttpResponse, ConnectorE
     let mut out = HttpResponse::new(status, SdkBody::from(body));
     for (name, value) in parts.headers.iter() {
         if let Ok(value) = value.to_str() {
-            out.headers_mut().append(name.as_str().to_owned(), value.to_owned());
+            out.headers_mut()
+                .append(name.as_str().to_owned(), value.to_owned());
         }
     }
     Ok(out)

@@ -1,5 +1,7 @@
-//! The value cache: entries keyed by `CacheKey`, expiring on the client's
-//! clock, bounded in size with least-recently-used eviction.
+//! The value cache: one entry per `CacheKey`, on the client's clock, bounded
+//! with least-recently-used eviction. An entry knows when it should be
+//! refreshed ahead of expiry, when it expires, how long it may still be
+//! served stale after a failed refresh, and when the next retry is allowed.
 //!
 //! Hand-written rather than moka: expiry must follow the `Clock` trait (a test
 //! clock natively, `Date.now()` on wasm, where `std::time::Instant` panics),
@@ -7,16 +9,58 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
+use crate::error::{Error, ErrorKind};
 use crate::reference::CacheKey;
 use crate::secret::Fetched;
 
-struct Entry {
+/// When an entry's value is fresh, due for refresh, stale and gone.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timing {
+    pub refresh_at: SystemTime,
+    pub expires_at: SystemTime,
+    /// Last moment an expired value may be served while refreshes fail.
+    pub stale_until: SystemTime,
+}
+
+struct Held {
     value: Arc<Fetched>,
-    expires_at: SystemTime,
+    timing: Timing,
+    /// A refresh is under way; no other read starts one.
+    refreshing: bool,
+    /// Failed refreshes since the last success.
+    failures: u32,
+    /// No refresh is started before this (backoff after failures).
+    retry_at: SystemTime,
+}
+
+enum Slot {
+    Value(Held),
+    /// A not-found answer, remembered briefly so a typo cannot hammer the backend.
+    Missing {
+        error: Error,
+        until: SystemTime,
+    },
+}
+
+struct Entry {
+    slot: Slot,
     /// Logical time of the last read, for LRU eviction.
     last_used: u64,
+}
+
+/// What a read finds.
+pub(crate) enum Lookup {
+    /// A fresh value; `refresh` asks the caller to start a background refresh
+    /// (granted to exactly one reader per due entry).
+    Fresh { value: Arc<Fetched>, refresh: bool },
+    /// An expired value kept because refreshes failed, within `max_stale`.
+    Stale { value: Arc<Fetched>, refresh: bool },
+    /// A remembered not-found answer.
+    NotFound(Error),
+    /// Nothing usable: the caller must wait for the backend.
+    Miss,
 }
 
 pub(crate) struct Cache {
@@ -30,6 +74,16 @@ struct State {
     tick: u64,
 }
 
+impl State {
+    fn touch(&mut self, key: &CacheKey) -> Option<&mut Entry> {
+        self.tick += 1;
+        let tick = self.tick;
+        let entry = self.entries.get_mut(key)?;
+        entry.last_used = tick;
+        Some(entry)
+    }
+}
+
 impl Cache {
     pub(crate) fn new(capacity: usize) -> Cache {
         Cache {
@@ -39,48 +93,148 @@ impl Cache {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic elsewhere while holding the lock leaves the map consistent
-        // (every mutation is a single insert/remove), so keep serving.
+        // Every mutation is a single step, so a panic elsewhere cannot leave
+        // the map half-changed: keep serving.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The live value for `key`, if any.
-    pub(crate) fn get(&self, key: &CacheKey, now: SystemTime) -> Option<Arc<Fetched>> {
+    pub(crate) fn lookup(&self, key: &CacheKey, now: SystemTime) -> Lookup {
         let mut state = self.lock();
-        state.tick += 1;
-        let tick = state.tick;
-        let entry = state.entries.get_mut(key)?;
-        if entry.expires_at <= now {
-            return None;
-        }
-        entry.last_used = tick;
-        Some(entry.value.clone())
-    }
-
-    pub(crate) fn insert(&self, key: CacheKey, value: Arc<Fetched>, expires_at: SystemTime) {
-        let mut state = self.lock();
-        state.tick += 1;
-        let last_used = state.tick;
-        if !state.entries.contains_key(&key) && state.entries.len() >= self.capacity {
-            // O(n) over a bounded map (default 1024): cheap next to the
-            // backend call that produced the value being inserted.
-            let oldest = state
-                .entries
-                .iter()
-                .min_by_key(|(_, e)| e.last_used)
-                .map(|(k, _)| k.clone());
-            if let Some(oldest) = oldest {
-                state.entries.remove(&oldest);
+        let Some(entry) = state.touch(key) else {
+            return Lookup::Miss;
+        };
+        match &mut entry.slot {
+            Slot::Missing { error, until } if now < *until => Lookup::NotFound(error.clone()),
+            Slot::Missing { .. } => Lookup::Miss,
+            Slot::Value(held) => {
+                let may_refresh = !held.refreshing && now >= held.retry_at;
+                if now < held.timing.expires_at {
+                    let refresh = may_refresh && now >= held.timing.refresh_at;
+                    held.refreshing |= refresh;
+                    Lookup::Fresh {
+                        value: held.value.clone(),
+                        refresh,
+                    }
+                } else if held.failures > 0 && now < held.timing.stale_until {
+                    held.refreshing |= may_refresh;
+                    Lookup::Stale {
+                        value: held.value.clone(),
+                        refresh: may_refresh,
+                    }
+                } else {
+                    Lookup::Miss
+                }
             }
         }
-        state.entries.insert(
+    }
+
+    /// Store a new value; returns the value it replaced (for change
+    /// detection) and the key evicted to make room, if any.
+    pub(crate) fn store(
+        &self,
+        key: CacheKey,
+        value: Arc<Fetched>,
+        timing: Timing,
+    ) -> (Option<Arc<Fetched>>, Option<CacheKey>) {
+        let mut state = self.lock();
+        let evicted = self.make_room(&mut state, &key);
+        let last_used = state.tick;
+        let held = Held {
+            value,
+            timing,
+            refreshing: false,
+            failures: 0,
+            retry_at: SystemTime::UNIX_EPOCH,
+        };
+        let old = state.entries.insert(
             key,
             Entry {
-                value,
-                expires_at,
+                slot: Slot::Value(held),
                 last_used,
             },
         );
+        let old_value = old.and_then(|e| match e.slot {
+            Slot::Value(h) => Some(h.value),
+            Slot::Missing { .. } => None,
+        });
+        (old_value, evicted)
+    }
+
+    /// Record a failed read. With a value held, count the failure and set the
+    /// next retry time; without one, remember a not-found answer until
+    /// `negative_until`. Returns the evicted key, if remembering evicted one.
+    pub(crate) fn record_failure(
+        &self,
+        key: &CacheKey,
+        error: &Error,
+        retry_in: impl FnOnce(u32) -> Duration,
+        now: SystemTime,
+        negative_until: SystemTime,
+    ) -> Option<CacheKey> {
+        let mut state = self.lock();
+        if let Some(Entry {
+            slot: Slot::Value(held),
+            ..
+        }) = state.entries.get_mut(key)
+        {
+            held.failures = held.failures.saturating_add(1);
+            held.retry_at = now + retry_in(held.failures);
+            held.refreshing = false;
+            return None;
+        }
+        if error.kind() != ErrorKind::NotFound || negative_until <= now {
+            return None;
+        }
+        let evicted = self.make_room(&mut state, key);
+        let last_used = state.tick;
+        state.entries.insert(
+            key.clone(),
+            Entry {
+                slot: Slot::Missing {
+                    error: error.clone(),
+                    until: negative_until,
+                },
+                last_used,
+            },
+        );
+        evicted
+    }
+
+    /// The held value if it may still be served (fresh, or stale within its
+    /// window) — the fallback when a foreground read fails.
+    pub(crate) fn servable(&self, key: &CacheKey, now: SystemTime) -> Option<Arc<Fetched>> {
+        match &self.lock().entries.get(key)?.slot {
+            Slot::Value(held) if now < held.timing.stale_until => Some(held.value.clone()),
+            _ => None,
+        }
+    }
+
+    /// Allow a new refresh of `key` (a background refresh could not start).
+    pub(crate) fn refresh_abandoned(&self, key: &CacheKey) {
+        if let Some(Entry {
+            slot: Slot::Value(held),
+            ..
+        }) = self.lock().entries.get_mut(key)
+        {
+            held.refreshing = false;
+        }
+    }
+
+    /// Evict the least recently used entry if `key` is new and the cache is full.
+    fn make_room(&self, state: &mut State, key: &CacheKey) -> Option<CacheKey> {
+        state.tick += 1;
+        if state.entries.contains_key(key) || state.entries.len() < self.capacity {
+            return None;
+        }
+        // O(n) over a bounded map (default 1024): cheap next to the backend
+        // call that produced the value being inserted.
+        let oldest = state
+            .entries
+            .iter()
+            .min_by_key(|(_, e)| e.last_used)
+            .map(|(k, _)| k.clone())?;
+        state.entries.remove(&oldest);
+        Some(oldest)
     }
 
     pub(crate) fn remove(&self, key: &CacheKey) {
@@ -101,7 +255,6 @@ impl Cache {
 mod tests {
     use super::*;
     use crate::reference::Reference;
-    use std::time::Duration;
 
     fn key(s: &str) -> CacheKey {
         Reference::parse(s).unwrap().cache_key()
@@ -111,27 +264,104 @@ mod tests {
         Arc::new(Fetched::new(b"v".to_vec(), None, SystemTime::UNIX_EPOCH))
     }
 
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    /// fetched at 0, refresh from 75, expires at 100, stale until 200
+    fn timing() -> Timing {
+        Timing {
+            refresh_at: at(75),
+            expires_at: at(100),
+            stale_until: at(200),
+        }
+    }
+
+    fn is_fresh(l: &Lookup, wants_refresh: bool) -> bool {
+        matches!(l, Lookup::Fresh { refresh, .. } if *refresh == wants_refresh)
+    }
+
     #[test]
-    fn expires_on_the_clock() {
+    fn fresh_then_one_reader_is_asked_to_refresh_then_expired() {
         let cache = Cache::new(8);
-        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
-        cache.insert(key("env:A"), value(), t0 + Duration::from_secs(300));
-        assert!(cache.get(&key("env:A"), t0 + Duration::from_secs(299)).is_some());
-        assert!(cache.get(&key("env:A"), t0 + Duration::from_secs(300)).is_none());
+        cache.store(key("env:A"), value(), timing());
+        assert!(is_fresh(&cache.lookup(&key("env:A"), at(74)), false));
+        assert!(is_fresh(&cache.lookup(&key("env:A"), at(75)), true));
+        assert!(
+            is_fresh(&cache.lookup(&key("env:A"), at(76)), false),
+            "only one refresher"
+        );
+        assert!(matches!(cache.lookup(&key("env:A"), at(100)), Lookup::Miss));
+    }
+
+    #[test]
+    fn after_a_failure_the_value_is_served_stale_with_backoff_until_max_stale() {
+        let cache = Cache::new(8);
+        let k = key("env:A");
+        cache.store(k.clone(), value(), timing());
+        let err = Error::new(ErrorKind::Unavailable, "down");
+        assert!(is_fresh(&cache.lookup(&k, at(80)), true));
+        cache.record_failure(
+            &k,
+            &err,
+            |n| Duration::from_secs(10 * n as u64),
+            at(80),
+            at(110),
+        );
+        assert!(
+            is_fresh(&cache.lookup(&k, at(85)), false),
+            "backing off until 90"
+        );
+        assert!(is_fresh(&cache.lookup(&k, at(90)), true));
+        cache.record_failure(
+            &k,
+            &err,
+            |n| Duration::from_secs(10 * n as u64),
+            at(90),
+            at(120),
+        );
+        // Expired at 100, but refreshes failed: stale, retry due at 110.
+        assert!(matches!(
+            cache.lookup(&k, at(105)),
+            Lookup::Stale { refresh: false, .. }
+        ));
+        assert!(matches!(
+            cache.lookup(&k, at(110)),
+            Lookup::Stale { refresh: true, .. }
+        ));
+        assert!(cache.servable(&k, at(199)).is_some());
+        assert!(
+            matches!(cache.lookup(&k, at(200)), Lookup::Miss),
+            "max_stale passed"
+        );
+        assert!(cache.servable(&k, at(200)).is_none());
+    }
+
+    #[test]
+    fn not_found_is_remembered_briefly() {
+        let cache = Cache::new(8);
+        let k = key("env:NOPE");
+        let err = Error::new(ErrorKind::NotFound, "missing");
+        cache.record_failure(&k, &err, |_| Duration::ZERO, at(0), at(30));
+        assert!(matches!(cache.lookup(&k, at(29)), Lookup::NotFound(_)));
+        assert!(matches!(cache.lookup(&k, at(30)), Lookup::Miss));
+        let other = Error::new(ErrorKind::Unavailable, "down");
+        cache.record_failure(&key("env:B"), &other, |_| Duration::ZERO, at(0), at(30));
+        assert!(
+            matches!(cache.lookup(&key("env:B"), at(1)), Lookup::Miss),
+            "only not-found is remembered"
+        );
     }
 
     #[test]
     fn evicts_the_least_recently_used() {
         let cache = Cache::new(2);
-        let t0 = SystemTime::UNIX_EPOCH;
-        let later = t0 + Duration::from_secs(60);
-        cache.insert(key("env:A"), value(), later);
-        cache.insert(key("env:B"), value(), later);
-        assert!(cache.get(&key("env:A"), t0).is_some()); // B is now the oldest
-        cache.insert(key("env:C"), value(), later);
+        cache.store(key("env:A"), value(), timing());
+        cache.store(key("env:B"), value(), timing());
+        assert!(is_fresh(&cache.lookup(&key("env:A"), at(1)), false)); // B is now the oldest
+        let (_, evicted) = cache.store(key("env:C"), value(), timing());
+        assert_eq!(evicted, Some(key("env:B")));
         assert_eq!(cache.len(), 2);
-        assert!(cache.get(&key("env:B"), t0).is_none());
-        assert!(cache.get(&key("env:A"), t0).is_some());
-        assert!(cache.get(&key("env:C"), t0).is_some());
+        assert!(matches!(cache.lookup(&key("env:B"), at(1)), Lookup::Miss));
     }
 }

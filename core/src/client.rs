@@ -3,6 +3,7 @@
 //! to the backend the scheme names.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,22 +12,41 @@ use futures::future::{FutureExt, Shared};
 use crate::backends::aws::{Aws, AwsSettings};
 use crate::backends::local;
 use crate::backends::vault::{Vault, VaultSettings};
-use crate::cache::Cache;
+use crate::cache::{Cache, Lookup, Timing};
 use crate::error::{Error, Result};
+use crate::events::{Event, EventKind, Listeners};
 use crate::json::select_field;
+use crate::policy::{backoff, Rng};
 use crate::reference::{CacheKey, Reference, Scheme};
-use crate::runtime::{BoxFuture, Runtime};
+use crate::runtime::{BoxFuture, Runtime, Spawn};
 use crate::secret::{Fetched, Secret};
+use crate::stats::{Counters, Stats};
 
 /// Largest secret value accepted from any backend (Secrets Manager's own
 /// limit is 64 KiB, SSM's 8 KiB).
 pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
 
-/// Tunables, with the defaults a production service wants.
+/// Tunables, with the defaults a production service wants. Build with
+/// `ClientSettings { field: value, ..Default::default() }`.
 #[derive(Debug, Clone)]
 pub struct ClientSettings {
     /// How long a value is served from the cache (`?ttl=` overrides it).
     pub default_ttl: Duration,
+    /// Each entry's TTL is moved by up to ± this fraction, so a fleet that
+    /// started together does not refresh together.
+    pub ttl_jitter: f64,
+    /// A read after this fraction of the TTL refreshes the value in the
+    /// background while readers keep the cached one (1.0 turns it off).
+    pub refresh_ahead: f64,
+    /// After a failed refresh, an expired value is still served for this long
+    /// (zero turns stale serving off).
+    pub max_stale: Duration,
+    /// How long a not-found answer is remembered.
+    pub negative_ttl: Duration,
+    /// First retry delay after a failed refresh; doubles per failure.
+    pub retry_base: Duration,
+    /// Longest retry delay.
+    pub retry_max: Duration,
     /// Most cache entries kept; least recently used go first.
     pub max_entries: usize,
     /// Bound on each backend request.
@@ -37,6 +57,12 @@ impl Default for ClientSettings {
     fn default() -> Self {
         ClientSettings {
             default_ttl: Duration::from_secs(300),
+            ttl_jitter: 0.1,
+            refresh_ahead: 0.75,
+            max_stale: Duration::from_secs(3600),
+            negative_ttl: Duration::from_secs(30),
+            retry_base: Duration::from_secs(1),
+            retry_max: Duration::from_secs(60),
             max_entries: 1024,
             timeout: Duration::from_secs(10),
         }
@@ -55,6 +81,7 @@ enum AwsSource {
 /// Builds a `Client`. Natively `Client::from_env()` is the usual way in.
 pub struct ClientBuilder {
     runtime: Option<Runtime>,
+    spawner: Option<Arc<dyn Spawn>>,
     aws: AwsSource,
     vault: Option<VaultSettings>,
     settings: ClientSettings,
@@ -64,6 +91,13 @@ impl ClientBuilder {
     /// The transport and clock to run on; natively the default is reqwest + tokio.
     pub fn runtime(mut self, runtime: Runtime) -> Self {
         self.runtime = Some(runtime);
+        self
+    }
+
+    /// Where background refreshes run; natively the tokio runtime `build`
+    /// is called in.
+    pub fn spawner(mut self, spawner: Arc<dyn Spawn>) -> Self {
+        self.spawner = Some(spawner);
         self
     }
 
@@ -104,7 +138,9 @@ impl ClientBuilder {
         let token = var(&["VAULT_TOKEN", "BAO_TOKEN"]).or_else(|| {
             let home = std::env::var_os("HOME")?;
             let path = std::path::Path::new(&home).join(".vault-token");
-            std::fs::read_to_string(path).ok().map(|t| t.trim().to_owned())
+            std::fs::read_to_string(path)
+                .ok()
+                .map(|t| t.trim().to_owned())
         });
         let token = token.ok_or_else(|| {
             Error::config("VAULT_ADDR is set but no token: set VAULT_TOKEN or write ~/.vault-token")
@@ -125,7 +161,11 @@ impl ClientBuilder {
             None => crate::runtime::native::runtime(settings.timeout)
                 .map_err(|e| Error::config(format!("cannot start the HTTP client: {e}")))?,
             #[cfg(target_arch = "wasm32")]
-            None => return Err(Error::config("a runtime (transport and clock) is required on wasm")),
+            None => {
+                return Err(Error::config(
+                    "a runtime (transport and clock) is required on wasm",
+                ))
+            }
         };
         let aws = match &self.aws {
             AwsSource::None => None,
@@ -140,14 +180,31 @@ impl ClientBuilder {
             Some(v) => Some(Vault::new(v, rt.clone(), settings.timeout)?),
             None => None,
         };
+        #[cfg(not(target_arch = "wasm32"))]
+        let spawner = self.spawner.or_else(|| {
+            crate::runtime::native::TokioSpawner::current().map(|s| Arc::new(s) as Arc<dyn Spawn>)
+        });
+        #[cfg(target_arch = "wasm32")]
+        let spawner = self.spawner;
+        let seed = rt
+            .clock
+            .now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
         Ok(Client {
             inner: Arc::new(Inner {
                 cache: Cache::new(settings.max_entries),
+                rng: Rng::new(seed),
                 rt,
+                spawner,
                 aws,
                 vault,
                 settings,
                 in_flight: Mutex::new(HashMap::new()),
+                counters: Counters::default(),
+                listeners: Listeners::default(),
+                next_listener: AtomicU64::new(1),
             }),
         })
     }
@@ -157,6 +214,11 @@ type SharedFetch = Shared<BoxFuture<'static, Result<Arc<Fetched>>>>;
 
 struct Inner {
     rt: Runtime,
+    spawner: Option<Arc<dyn Spawn>>,
+    rng: Rng,
+    counters: Counters,
+    listeners: Listeners,
+    next_listener: AtomicU64,
     aws: Option<Aws>,
     vault: Option<Vault>,
     cache: Cache,
@@ -175,6 +237,7 @@ impl Client {
     pub fn builder() -> ClientBuilder {
         ClientBuilder {
             runtime: None,
+            spawner: None,
             aws: AwsSource::None,
             vault: None,
             settings: ClientSettings::default(),
@@ -185,7 +248,11 @@ impl Client {
     /// VAULT_* / BAO_* variables.
     #[cfg(not(target_arch = "wasm32"))]
     pub async fn from_env() -> Result<Client> {
-        Client::builder().aws_from_env().vault_from_env()?.build().await
+        Client::builder()
+            .aws_from_env()
+            .vault_from_env()?
+            .build()
+            .await
     }
 
     /// The secret a reference names, from the cache when it is fresh.
@@ -201,13 +268,26 @@ impl Client {
     /// A cache hit without awaiting anything, or `None` when the caller must
     /// use `get` (miss, expired, or an invalid reference, which `get` reports).
     /// Lets bindings answer hits synchronously, without a runtime round trip.
+    /// A hit that is due for refresh starts the background refresh here too.
     pub fn get_cached(&self, reference: &str) -> Option<Result<Secret>> {
         let parsed = Reference::parse(reference).ok()?;
+        let key = parsed.cache_key();
+        let result = match self.from_cache(&parsed, &key)? {
+            Ok(fetched) => cut(reference, &parsed, fetched),
+            Err(e) => Err(e.for_reference(reference)),
+        };
+        Some(result)
+    }
+
+    /// Read from the backend now, whatever the cache holds (e.g. after the
+    /// database rejected a password), and cache the result.
+    pub async fn refresh(&self, reference: &str) -> Result<Secret> {
+        let parsed = Reference::parse(reference)?;
         let fetched = self
-            .inner
-            .cache
-            .get(&parsed.cache_key(), self.inner.rt.clock.now())?;
-        Some(cut(reference, &parsed, fetched))
+            .shared_fetch(&parsed, parsed.cache_key())
+            .await
+            .map_err(|e| e.for_reference(reference))?;
+        cut(reference, &parsed, fetched)
     }
 
     /// Drop the cached value of a reference (any `#field` of it).
@@ -222,45 +302,189 @@ impl Client {
         self.inner.cache.clear();
     }
 
-    async fn fetched(&self, r: &Reference) -> Result<Arc<Fetched>> {
-        let key = r.cache_key();
-        if let Some(hit) = self.inner.cache.get(&key, self.inner.rt.clock.now()) {
-            return Ok(hit);
-        }
-        let shared = {
-            let mut in_flight = self
-                .inner
-                .in_flight
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            in_flight
-                .entry(key.clone())
-                .or_insert_with(|| self.start_fetch(r.clone(), key))
-                .clone()
-        };
-        shared.await
+    /// Counters since the client was built.
+    pub fn stats(&self) -> Stats {
+        self.inner.counters.snapshot()
     }
 
-    /// One backend read whose result lands in the cache; it removes itself
-    /// from `in_flight` when done, whoever is polling it.
-    fn start_fetch(&self, r: Reference, key: CacheKey) -> SharedFetch {
-        let inner = self.inner.clone();
-        let fut: BoxFuture<'static, Result<Arc<Fetched>>> = Box::pin(async move {
-            let result = fetch(&inner, &r).await.map(Arc::new);
-            if let Ok(value) = &result {
-                let ttl = r.ttl.unwrap_or(inner.settings.default_ttl);
-                if !ttl.is_zero() {
-                    inner.cache.insert(key.clone(), value.clone(), value.fetched_at + ttl);
+    /// Call `listener` for every event; returns an id for `unsubscribe`.
+    pub fn subscribe(&self, listener: impl Fn(&Event) + Send + Sync + 'static) -> u64 {
+        let id = self.inner.next_listener.fetch_add(1, Ordering::Relaxed);
+        self.inner.listeners.add(id, Arc::new(listener));
+        id
+    }
+
+    pub fn unsubscribe(&self, id: u64) {
+        self.inner.listeners.remove(id);
+    }
+
+    /// The cache's answer, if it has one; starts a due background refresh.
+    fn from_cache(&self, r: &Reference, key: &CacheKey) -> Option<Result<Arc<Fetched>>> {
+        let inner = &self.inner;
+        match inner.cache.lookup(key, inner.rt.clock.now()) {
+            Lookup::Fresh { value, refresh } => {
+                Counters::bump(&inner.counters.hits);
+                if refresh {
+                    self.refresh_in_background(r, key);
                 }
+                Some(Ok(value))
             }
-            inner
-                .in_flight
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&key);
-            result
+            Lookup::Stale { value, refresh } => {
+                Counters::bump(&inner.counters.stale_serves);
+                if refresh {
+                    self.refresh_in_background(r, key);
+                }
+                Some(Ok(value))
+            }
+            Lookup::NotFound(e) => {
+                Counters::bump(&inner.counters.hits);
+                Some(Err(e))
+            }
+            Lookup::Miss => None,
+        }
+    }
+
+    async fn fetched(&self, r: &Reference) -> Result<Arc<Fetched>> {
+        let key = r.cache_key();
+        if let Some(answer) = self.from_cache(r, &key) {
+            return answer;
+        }
+        Counters::bump(&self.inner.counters.misses);
+        match self.shared_fetch(r, key.clone()).await {
+            Ok(value) => Ok(value),
+            // Stale if error: an expired value within `max_stale` beats a failure.
+            Err(e) => match self.inner.cache.servable(&key, self.inner.rt.clock.now()) {
+                Some(value) => {
+                    Counters::bump(&self.inner.counters.stale_serves);
+                    Ok(value)
+                }
+                None => Err(e),
+            },
+        }
+    }
+
+    fn refresh_in_background(&self, r: &Reference, key: &CacheKey) {
+        let Some(spawner) = &self.inner.spawner else {
+            self.inner.cache.refresh_abandoned(key);
+            return;
+        };
+        Counters::bump(&self.inner.counters.refreshes);
+        let read = self.shared_fetch(r, key.clone());
+        spawner.spawn(Box::pin(async move {
+            // The outcome lands in the cache and the event stream.
+            let _ = read.await;
+        }));
+    }
+
+    /// Join the backend read under way for `key`, or start one.
+    fn shared_fetch(&self, r: &Reference, key: CacheKey) -> SharedFetch {
+        let mut in_flight = self
+            .inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        in_flight
+            .entry(key.clone())
+            .or_insert_with(|| start_fetch(self.inner.clone(), r.clone(), key))
+            .clone()
+    }
+}
+
+/// One backend read whose result lands in the cache and the event stream; it
+/// removes itself from `in_flight` when done, whoever is polling it.
+fn start_fetch(inner: Arc<Inner>, r: Reference, key: CacheKey) -> SharedFetch {
+    let fut: BoxFuture<'static, Result<Arc<Fetched>>> = Box::pin(async move {
+        inner.counters.backend_call(r.scheme);
+        let result = fetch(&inner, &r).await.map(Arc::new);
+        match &result {
+            Ok(value) => inner.stored(&r, &key, value.clone()),
+            Err(error) => inner.failed(&key, error),
+        }
+        inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&key);
+        result
+    });
+    fut.shared()
+}
+
+impl Inner {
+    fn stored(&self, r: &Reference, key: &CacheKey, value: Arc<Fetched>) {
+        let s = &self.settings;
+        let ttl = self
+            .rng
+            .jitter(r.ttl.unwrap_or(s.default_ttl), s.ttl_jitter);
+        if ttl.is_zero() {
+            return;
+        }
+        let start = value.fetched_at;
+        let timing = Timing {
+            refresh_at: start + ttl.mul_f64(s.refresh_ahead.clamp(0.0, 1.0)),
+            expires_at: start + ttl,
+            stale_until: start + ttl + s.max_stale,
+        };
+        let new_version = value.version.clone();
+        let (old, evicted) = self.cache.store(key.clone(), value.clone(), timing);
+        let kind = match &old {
+            None => EventKind::Created,
+            Some(old) if old.version != new_version || old.value != value.value => {
+                EventKind::Changed
+            }
+            Some(_) => EventKind::Refreshed,
+        };
+        self.emit(
+            kind,
+            key,
+            old.and_then(|o| o.version.clone()),
+            new_version,
+            None,
+        );
+        if let Some(evicted) = evicted {
+            self.emit(EventKind::Evicted, &evicted, None, None, None);
+        }
+    }
+
+    fn failed(&self, key: &CacheKey, error: &Error) {
+        Counters::bump(&self.counters.errors);
+        let s = &self.settings;
+        let now = self.rt.clock.now();
+        let retry_in = |failures| {
+            self.rng
+                .jitter(backoff(failures, s.retry_base, s.retry_max), s.ttl_jitter)
+        };
+        let evicted = self
+            .cache
+            .record_failure(key, error, retry_in, now, now + s.negative_ttl);
+        self.emit(
+            EventKind::Error,
+            key,
+            None,
+            None,
+            Some(error.clone().for_reference(&key.to_string())),
+        );
+        if let Some(evicted) = evicted {
+            self.emit(EventKind::Evicted, &evicted, None, None, None);
+        }
+    }
+
+    fn emit(
+        &self,
+        kind: EventKind,
+        key: &CacheKey,
+        old_version: Option<String>,
+        new_version: Option<String>,
+        error: Option<Error>,
+    ) {
+        self.listeners.emit(Event {
+            kind,
+            reference: key.to_string(),
+            old_version,
+            new_version,
+            error,
+            at: self.rt.clock.now(),
         });
-        fut.shared()
     }
 }
 
@@ -270,12 +494,16 @@ async fn fetch(inner: &Inner, r: &Reference) -> Result<Fetched> {
     let fetched = match r.scheme {
         Scheme::Ssm => aws(inner)?.ssm(r, now).await?,
         Scheme::Asm => aws(inner)?.asm(r, now).await?,
-        Scheme::Vault => inner
-            .vault
-            .as_ref()
-            .ok_or_else(|| Error::config("Vault is not configured (set VAULT_ADDR and VAULT_TOKEN)"))?
-            .read(r, now)
-            .await?,
+        Scheme::Vault => {
+            inner
+                .vault
+                .as_ref()
+                .ok_or_else(|| {
+                    Error::config("Vault is not configured (set VAULT_ADDR and VAULT_TOKEN)")
+                })?
+                .read(r, now)
+                .await?
+        }
         Scheme::Env => local::env(r, now)?,
         Scheme::File => local::file(r, now)?,
     };
@@ -300,7 +528,8 @@ fn cut(reference: &str, r: &Reference, fetched: Arc<Fetched>) -> Result<Secret> 
     match &r.field {
         None => Ok(Secret::whole(reference.into(), fetched)),
         Some(field) => {
-            let value = select_field(&fetched.value, field).map_err(|e| e.for_reference(reference))?;
+            let value =
+                select_field(&fetched.value, field).map_err(|e| e.for_reference(reference))?;
             Ok(Secret::field(reference.into(), fetched, Arc::new(value)))
         }
     }

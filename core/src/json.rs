@@ -9,18 +9,20 @@ use crate::error::{Error, Result};
 /// text; numbers, booleans and nested values as their JSON.
 pub(crate) fn select_field(secret: &[u8], field: &str) -> Result<Zeroizing<Vec<u8>>> {
     let mut parsed: Value = serde_json::from_slice(secret).map_err(|_| {
-        Error::invalid_response(format!(
-            "cannot select `#{field}`: the secret is not JSON"
-        ))
+        Error::invalid_response(format!("cannot select `#{field}`: the secret is not JSON"))
     })?;
     let result = match parsed.as_object_mut() {
         None => Err(Error::invalid_response(format!(
             "cannot select `#{field}`: the secret is not a JSON object"
         ))),
         Some(object) => match object.get_mut(field) {
-            None => Err(Error::not_found(format!("the secret has no field `{field}`"))),
+            None => Err(Error::not_found(format!(
+                "the secret has no field `{field}`"
+            ))),
             Some(Value::String(s)) => Ok(Zeroizing::new(std::mem::take(s).into_bytes())),
-            Some(other) => Ok(Zeroizing::new(serde_json::to_vec(other).unwrap_or_default())),
+            Some(other) => Ok(Zeroizing::new(
+                serde_json::to_vec(other).unwrap_or_default(),
+            )),
         },
     };
     scrub(&mut parsed);

@@ -17,15 +17,22 @@ pub mod backends;
 mod cache;
 mod client;
 mod error;
+mod events;
 mod json;
+mod policy;
 pub mod reference;
 pub mod runtime;
 mod secret;
+mod stats;
 
 pub use backends::aws::AwsSettings;
 pub use backends::vault::VaultSettings;
 pub use client::{Client, ClientBuilder, ClientSettings, MAX_VALUE_BYTES};
 pub use error::{Error, ErrorKind, Result};
+pub use events::{Event, EventKind};
 pub use reference::{Reference, Scheme};
-pub use runtime::{BoxFuture, Clock, ManualClock, Runtime, SleepFuture, Transport, TransportError};
+pub use runtime::{
+    BoxFuture, Clock, ManualClock, Runtime, SleepFuture, Spawn, Transport, TransportError,
+};
 pub use secret::{Lease, Secret, REDACTED};
+pub use stats::{BackendCalls, Stats};

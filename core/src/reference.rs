@@ -224,8 +224,14 @@ pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
     let d = match unit {
         "" | "s" => Duration::from_secs(n),
         "ms" => Duration::from_millis(n),
-        "m" => n.checked_mul(60).map(Duration::from_secs).ok_or("duration too long")?,
-        "h" => n.checked_mul(3600).map(Duration::from_secs).ok_or("duration too long")?,
+        "m" => n
+            .checked_mul(60)
+            .map(Duration::from_secs)
+            .ok_or("duration too long")?,
+        "h" => n
+            .checked_mul(3600)
+            .map(Duration::from_secs)
+            .ok_or("duration too long")?,
         _ => return Err(format!("`{s}` is not a duration like 60s, 500ms, 5m or 1h")),
     };
     Ok(d)
@@ -243,7 +249,9 @@ fn check_scheme_rules(r: &Reference) -> std::result::Result<(), String> {
                     return Err(format!("SSM `?version=` must be a number, got `{v}`"));
                 }
                 if has_ssm_selector(&r.path) {
-                    return Err("give the SSM version either as `name:N` or `?version=N`, not both".into());
+                    return Err(
+                        "give the SSM version either as `name:N` or `?version=N`, not both".into(),
+                    );
                 }
             }
         }
@@ -258,7 +266,9 @@ fn check_scheme_rules(r: &Reference) -> std::result::Result<(), String> {
                 }
             }
             if r.path.starts_with('/') || r.path.contains("//") {
-                return Err("Vault paths are relative to the mount, like `secret/myapp/config`".into());
+                return Err(
+                    "Vault paths are relative to the mount, like `secret/myapp/config`".into(),
+                );
             }
         }
         Scheme::Env | Scheme::File => {
@@ -271,7 +281,10 @@ fn check_scheme_rules(r: &Reference) -> std::result::Result<(), String> {
                     .chars()
                     .next()
                     .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-                let ok_rest = r.path.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                let ok_rest = r
+                    .path
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
                 if !(ok_first && ok_rest) {
                     return Err(format!("`{}` is not an environment variable name", r.path));
                 }
@@ -297,7 +310,9 @@ mod tests {
         assert_eq!(a.cache_key(), b.cache_key());
         assert_ne!(
             a.cache_key(),
-            Reference::parse("vault:database/creds/ro?version=2").unwrap().cache_key()
+            Reference::parse("vault:database/creds/ro?version=2")
+                .unwrap()
+                .cache_key()
         );
     }
 

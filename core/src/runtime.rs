@@ -73,6 +73,13 @@ pub trait Clock: Send + Sync + 'static {
     fn sleep(&self, duration: Duration) -> SleepFuture;
 }
 
+/// Runs a task in the background: cache refreshes ahead of expiry (and, on
+/// wasm, work the host keeps alive with `waitUntil`). Natively a tokio handle;
+/// without a spawner the cache refreshes only when a value expires.
+pub trait Spawn: Send + Sync + 'static {
+    fn spawn(&self, task: BoxFuture<'static, ()>);
+}
+
 /// Everything the core borrows from its runtime, cloned into each backend.
 #[derive(Clone)]
 pub struct Runtime {
@@ -81,7 +88,11 @@ pub struct Runtime {
 }
 
 /// Race `fut` against the clock; `None` if the time ran out first.
-pub async fn with_timeout<T>(clock: &dyn Clock, limit: Duration, fut: impl Future<Output = T>) -> Option<T> {
+pub async fn with_timeout<T>(
+    clock: &dyn Clock,
+    limit: Duration,
+    fut: impl Future<Output = T>,
+) -> Option<T> {
     use futures::future::{select, Either};
     let fut = std::pin::pin!(fut);
     match select(fut, clock.sleep(limit)).await {
@@ -108,7 +119,10 @@ impl ManualClock {
     }
 
     pub fn advance(&self, by: Duration) {
-        let now = self.millis.fetch_add(by.as_millis() as u64, Ordering::SeqCst) + by.as_millis() as u64;
+        let now = self
+            .millis
+            .fetch_add(by.as_millis() as u64, Ordering::SeqCst)
+            + by.as_millis() as u64;
         let mut sleepers = self.sleepers.lock().unwrap_or_else(|p| p.into_inner());
         let (due, waiting): (Vec<_>, Vec<_>) = sleepers.drain(..).partition(|(at, _)| *at <= now);
         *sleepers = waiting;
@@ -217,6 +231,23 @@ pub mod native {
             source = s.source();
         }
         msg
+    }
+
+    /// Spawns on the tokio runtime the client was built in; works from any
+    /// thread, so a binding's synchronous cache hit can start a refresh.
+    pub struct TokioSpawner(pub tokio::runtime::Handle);
+
+    impl TokioSpawner {
+        /// The runtime we are running in, if any.
+        pub fn current() -> Option<TokioSpawner> {
+            tokio::runtime::Handle::try_current().ok().map(TokioSpawner)
+        }
+    }
+
+    impl Spawn for TokioSpawner {
+        fn spawn(&self, task: BoxFuture<'static, ()>) {
+            drop(self.0.spawn(task));
+        }
     }
 
     /// tokio's timer; `now` is the system clock.

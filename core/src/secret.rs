@@ -158,9 +158,18 @@ mod tests {
 
     #[test]
     fn formatting_never_shows_the_value() {
-        let fetched = Arc::new(Fetched::new(b"hunter2".to_vec(), Some("3".into()), SystemTime::UNIX_EPOCH));
+        let fetched = Arc::new(Fetched::new(
+            b"hunter2".to_vec(),
+            Some("3".into()),
+            SystemTime::UNIX_EPOCH,
+        ));
         let s = Secret::whole("env:PW".into(), fetched);
-        for shown in [format!("{s}"), format!("{s:?}"), format!("{s:#?}"), s.redacted()] {
+        for shown in [
+            format!("{s}"),
+            format!("{s:?}"),
+            format!("{s:#?}"),
+            s.redacted(),
+        ] {
             assert!(!shown.contains("hunter2"), "{shown}");
             assert!(shown.contains("env:PW"), "{shown}");
         }

@@ -9,33 +9,57 @@ use secretkit::{AwsSettings, Client, ClientSettings, ErrorKind, VaultSettings};
 
 fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run these tests through scripts/test.sh, which starts the servers")
+        panic!(
+            "{name} is not set: run these tests through scripts/test.sh, which starts the servers"
+        )
     })
 }
 
 async fn from_env() -> Client {
     var("AWS_ENDPOINT_URL");
     var("VAULT_ADDR");
-    assert_eq!(var("SK_FIXTURES"), "1", "servers were seeded without --fixtures");
+    assert_eq!(
+        var("SK_FIXTURES"),
+        "1",
+        "servers were seeded without --fixtures"
+    );
     Client::from_env().await.unwrap()
 }
 
 async fn reveal(c: &Client, reference: &str) -> String {
-    let s = c.get(reference).await.unwrap_or_else(|e| panic!("{reference}: {e}"));
+    let s = c
+        .get(reference)
+        .await
+        .unwrap_or_else(|e| panic!("{reference}: {e}"));
     s.reveal().unwrap().to_owned()
 }
 
 #[tokio::test]
 async fn the_three_example_secrets() {
     let c = from_env().await;
-    assert_eq!(reveal(&c, "ssm:/prod/myapp/db-password").await, "s3cureP@ssw0rd!");
-    assert_eq!(reveal(&c, "asm:prod/myapp/db-credentials#username").await, "app_user");
-    assert_eq!(reveal(&c, "asm:prod/myapp/db-credentials#password").await, "s3cureP@ssw0rd!");
+    assert_eq!(
+        reveal(&c, "ssm:/prod/myapp/db-password").await,
+        "s3cureP@ssw0rd!"
+    );
+    assert_eq!(
+        reveal(&c, "asm:prod/myapp/db-credentials#username").await,
+        "app_user"
+    );
+    assert_eq!(
+        reveal(&c, "asm:prod/myapp/db-credentials#password").await,
+        "s3cureP@ssw0rd!"
+    );
     let whole: serde_json::Value =
         serde_json::from_str(&reveal(&c, "asm:prod/myapp/db-credentials").await).unwrap();
     assert_eq!(whole["username"], "app_user");
-    assert_eq!(reveal(&c, "vault:secret/myapp/config#api_key").await, "sk-abc123");
-    assert_eq!(reveal(&c, "vault:secret/myapp/config#db_host").await, "mydb.internal");
+    assert_eq!(
+        reveal(&c, "vault:secret/myapp/config#api_key").await,
+        "sk-abc123"
+    );
+    assert_eq!(
+        reveal(&c, "vault:secret/myapp/config#db_host").await,
+        "mydb.internal"
+    );
     let config: serde_json::Value =
         serde_json::from_str(&reveal(&c, "vault:secret/myapp/config").await).unwrap();
     assert_eq!(config["db_name"], "myapp_prod");
@@ -45,7 +69,8 @@ async fn the_three_example_secrets() {
 async fn redaction_cases_from_the_vectors() {
     let c = from_env().await;
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors/refs.json");
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     for case in v["redaction"]["cases"].as_array().unwrap() {
         let reference = case["ref"].as_str().unwrap();
         let value = case["value"].as_str().unwrap();
@@ -79,12 +104,18 @@ async fn secrets_manager_stages_versions_and_binary() {
     assert_eq!(reveal(&c, "asm:test/staged#v").await, "2");
     assert_eq!(reveal(&c, "asm:test/staged?stage=AWSPREVIOUS#v").await, "1");
     let v1 = var("SK_TEST_ASM_STAGED_V1");
-    let s = c.get(&format!("asm:test/staged?version={v1}#v")).await.unwrap();
+    let s = c
+        .get(&format!("asm:test/staged?version={v1}#v"))
+        .await
+        .unwrap();
     assert_eq!(s.reveal().unwrap(), "1");
     assert_eq!(s.version(), Some(v1.as_str()));
     let bin = c.get("asm:test/binary").await.unwrap();
     assert_eq!(bin.reveal_bytes(), b"\xff\x00\x01binary");
-    assert_eq!(bin.reveal().unwrap_err().reference(), Some("asm:test/binary"));
+    assert_eq!(
+        bin.reveal().unwrap_err().reference(),
+        Some("asm:test/binary")
+    );
 }
 
 #[tokio::test]
@@ -92,7 +123,10 @@ async fn vault_kv_v1_kv_v2_versions() {
     let c = from_env().await;
     assert_eq!(reveal(&c, "vault:kv1/app#token").await, "v1-token");
     assert_eq!(reveal(&c, "vault:secret/test/versioned#n").await, "2");
-    assert_eq!(reveal(&c, "vault:secret/test/versioned?version=1#n").await, "1");
+    assert_eq!(
+        reveal(&c, "vault:secret/test/versioned?version=1#n").await,
+        "1"
+    );
     let s = c.get("vault:secret/test/versioned").await.unwrap();
     assert_eq!(s.version(), Some("2"));
     assert!(s.lease().is_none());
@@ -143,12 +177,18 @@ async fn invalid_references_fail_before_any_backend_call() {
 async fn env_and_file_references() {
     let c = from_env().await;
     std::env::set_var("SECRETKIT_TEST_ENV_SECRET", "from-env");
-    assert_eq!(reveal(&c, "env:SECRETKIT_TEST_ENV_SECRET").await, "from-env");
+    assert_eq!(
+        reveal(&c, "env:SECRETKIT_TEST_ENV_SECRET").await,
+        "from-env"
+    );
     let dir = std::env::temp_dir().join(format!("secretkit-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("creds.json");
     std::fs::write(&file, r#"{"user":"u"}"#).unwrap();
-    assert_eq!(reveal(&c, &format!("file:{}#user", file.display())).await, "u");
+    assert_eq!(
+        reveal(&c, &format!("file:{}#user", file.display())).await,
+        "u"
+    );
     let big = dir.join("big");
     std::fs::write(&big, vec![b'x'; 2 * 1024 * 1024]).unwrap();
     let err = c.get(&format!("file:{}", big.display())).await.unwrap_err();
@@ -158,7 +198,11 @@ async fn env_and_file_references() {
 
 /// A port nothing listens on: bind, note the port, close.
 fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test]
@@ -192,7 +236,11 @@ async fn servers_that_refuse_give_typed_errors_quickly() {
             "{reference}: {err}"
         );
         assert_eq!(err.reference(), Some(reference));
-        assert!(started.elapsed() < Duration::from_secs(30), "{reference} took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{reference} took {:?}",
+            started.elapsed()
+        );
     }
 }
 
@@ -214,9 +262,18 @@ async fn explicit_configuration_reads_the_same_secrets() {
         .build()
         .await
         .unwrap();
-    assert_eq!(reveal(&c, "ssm:/prod/myapp/db-password").await, "s3cureP@ssw0rd!");
-    assert_eq!(reveal(&c, "asm:prod/myapp/db-credentials#password").await, "s3cureP@ssw0rd!");
-    assert_eq!(reveal(&c, "vault:secret/myapp/config#db_name").await, "myapp_prod");
+    assert_eq!(
+        reveal(&c, "ssm:/prod/myapp/db-password").await,
+        "s3cureP@ssw0rd!"
+    );
+    assert_eq!(
+        reveal(&c, "asm:prod/myapp/db-credentials#password").await,
+        "s3cureP@ssw0rd!"
+    );
+    assert_eq!(
+        reveal(&c, "vault:secret/myapp/config#db_name").await,
+        "myapp_prod"
+    );
 }
 
 #[tokio::test]

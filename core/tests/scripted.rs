@@ -1,86 +1,17 @@
 //! Client behaviour against a scripted Vault transport and a test clock:
 //! deterministic, no sleeping, every backend call counted.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use secretkit::{
-    BoxFuture, Client, ClientSettings, ErrorKind, ManualClock, Runtime, Transport, TransportError,
-    VaultSettings,
+    BoxFuture, Client, ErrorKind, ManualClock, Runtime, Transport, TransportError, VaultSettings,
 };
 
-type Reply = Result<http::Response<Bytes>, TransportError>;
-
-/// Answers the KV v2 mount preflight itself and every other request with
-/// `reply`; counts the data reads. With `gate` set, data reads wait for it.
-struct ScriptedVault {
-    reply: Box<dyn Fn(&str) -> Reply + Send + Sync>,
-    reads: AtomicUsize,
-    gate: Mutex<Option<futures::future::Shared<futures::channel::oneshot::Receiver<()>>>>,
-}
-
-fn json(status: u16, body: &str) -> Reply {
-    Ok(http::Response::builder()
-        .status(status)
-        .body(Bytes::from(body.to_owned()))
-        .unwrap())
-}
-
-fn kv2(data: &str, version: u64) -> Reply {
-    json(
-        200,
-        &format!(r#"{{"data":{{"data":{data},"metadata":{{"version":{version}}}}}}}"#),
-    )
-}
-
-impl Transport for ScriptedVault {
-    fn send(&self, request: http::Request<Bytes>) -> BoxFuture<'static, Reply> {
-        let path = request.uri().path().to_owned();
-        if path.starts_with("/v1/sys/internal/ui/mounts/") {
-            let r = json(
-                200,
-                r#"{"data":{"path":"secret/","type":"kv","options":{"version":"2"}}}"#,
-            );
-            return Box::pin(async move { r });
-        }
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        let reply = (self.reply)(&path);
-        let gate = self.gate.lock().unwrap().clone();
-        Box::pin(async move {
-            if let Some(gate) = gate {
-                let _ = gate.await;
-            }
-            reply
-        })
-    }
-}
-
-fn scripted(reply: impl Fn(&str) -> Reply + Send + Sync + 'static) -> Arc<ScriptedVault> {
-    Arc::new(ScriptedVault {
-        reply: Box::new(reply),
-        reads: AtomicUsize::new(0),
-        gate: Mutex::new(None),
-    })
-}
-
-async fn client(transport: Arc<ScriptedVault>, clock: Arc<ManualClock>) -> Client {
-    Client::builder()
-        .runtime(Runtime { transport, clock })
-        .vault(VaultSettings {
-            address: "http://vault.test:8200".into(),
-            token: "t".into(),
-            namespace: None,
-        })
-        .settings(ClientSettings {
-            timeout: Duration::from_secs(5),
-            ..ClientSettings::default()
-        })
-        .build()
-        .await
-        .unwrap()
-}
+mod common;
+use common::*;
 
 #[tokio::test]
 async fn values_are_cached_for_the_ttl_on_the_clients_clock() {
@@ -95,10 +26,18 @@ async fn values_are_cached_for_the_ttl_on_the_clients_clock() {
     assert_eq!(vault.reads.load(Ordering::SeqCst), 1);
     clock.advance(Duration::from_secs(299));
     c.get("vault:secret/app").await.unwrap();
-    assert_eq!(vault.reads.load(Ordering::SeqCst), 1, "still fresh at 299 s");
+    assert_eq!(
+        vault.reads.load(Ordering::SeqCst),
+        1,
+        "still fresh at 299 s"
+    );
     clock.advance(Duration::from_secs(1));
     c.get("vault:secret/app").await.unwrap();
-    assert_eq!(vault.reads.load(Ordering::SeqCst), 2, "expired at the 300 s default");
+    assert_eq!(
+        vault.reads.load(Ordering::SeqCst),
+        2,
+        "expired at the 300 s default"
+    );
 }
 
 #[tokio::test]
@@ -121,7 +60,10 @@ async fn fields_of_one_secret_share_one_read() {
     let c = client(vault.clone(), ManualClock::new()).await;
     let user = c.get("vault:secret/db#username").await.unwrap();
     let pass = c.get("vault:secret/db?ttl=60s#password").await.unwrap();
-    assert_eq!((user.reveal().unwrap(), pass.reveal().unwrap()), ("u1", "p1"));
+    assert_eq!(
+        (user.reveal().unwrap(), pass.reveal().unwrap()),
+        ("u1", "p1")
+    );
     assert_eq!(vault.reads.load(Ordering::SeqCst), 1);
 }
 

@@ -32,6 +32,9 @@ fn invalid_references_fail_with_a_message_that_says_why() {
         assert_eq!(err.kind(), ErrorKind::InvalidReference, "{input}");
         assert_eq!(err.kind().as_str(), case["kind"].as_str().unwrap());
         let wanted = case["message_contains"].as_str().unwrap();
-        assert!(err.to_string().contains(wanted), "{input}: `{err}` lacks `{wanted}`");
+        assert!(
+            err.to_string().contains(wanted),
+            "{input}: `{err}` lacks `{wanted}`"
+        );
     }
 }

@@ -185,7 +185,9 @@ where
                 | "InvalidClientTokenId"
                 | "MissingAuthenticationToken"
                 | "IncompleteSignature" => ErrorKind::Auth,
-                "InternalServerError" | "InternalServiceError" | "InternalFailure"
+                "InternalServerError"
+                | "InternalServiceError"
+                | "InternalFailure"
                 | "ServiceUnavailable" => ErrorKind::Unavailable,
                 "ValidationException" | "InvalidParameterException" | "InvalidRequestException" => {
                     ErrorKind::InvalidReference

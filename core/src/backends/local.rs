@@ -4,9 +4,9 @@
 
 use std::time::SystemTime;
 
-use crate::error::{Error, Result};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::error::ErrorKind;
+use crate::error::{Error, Result};
 use crate::reference::Reference;
 use crate::secret::Fetched;
 
@@ -50,10 +50,14 @@ pub(crate) fn file(r: &Reference, now: SystemTime) -> Result<Fetched> {
 
 #[cfg(target_arch = "wasm32")]
 pub(crate) fn env(_: &Reference, _: SystemTime) -> Result<Fetched> {
-    Err(Error::config("env: references are not available on the edge (no process environment)"))
+    Err(Error::config(
+        "env: references are not available on the edge (no process environment)",
+    ))
 }
 
 #[cfg(target_arch = "wasm32")]
 pub(crate) fn file(_: &Reference, _: SystemTime) -> Result<Fetched> {
-    Err(Error::config("file: references are not available on the edge (no filesystem)"))
+    Err(Error::config(
+        "file: references are not available on the edge (no filesystem)",
+    ))
 }

@@ -145,9 +145,12 @@ impl Vault {
             Err(e) if e.kind() == ErrorKind::AccessDenied => return Ok(None),
             Err(e) => return Err(e),
         };
-        let parsed: Response = serde_json::from_slice(&body)
-            .map_err(|_| Error::invalid_response("Vault answered the mount preflight with malformed JSON"))?;
-        let Some(mount) = parsed.data.and_then(|d| serde_json::from_value::<MountData>(d).ok())
+        let parsed: Response = serde_json::from_slice(&body).map_err(|_| {
+            Error::invalid_response("Vault answered the mount preflight with malformed JSON")
+        })?;
+        let Some(mount) = parsed
+            .data
+            .and_then(|d| serde_json::from_value::<MountData>(d).ok())
         else {
             return Ok(None);
         };
@@ -157,9 +160,15 @@ impl Vault {
                 .as_ref()
                 .and_then(|o| o.get("version"))
                 .is_some_and(|v| v == "2");
-        let kind = if is_kv2 { MountKind::KvV2 } else { MountKind::Logical };
+        let kind = if is_kv2 {
+            MountKind::KvV2
+        } else {
+            MountKind::Logical
+        };
         if !path.starts_with(&mount.path) {
-            return Err(Error::invalid_response("Vault named a mount that does not hold the path"));
+            return Err(Error::invalid_response(
+                "Vault named a mount that does not hold the path",
+            ));
         }
         self.lock_mounts().insert(mount.path.clone(), kind.clone());
         Ok(Some((mount.path, kind)))
@@ -249,7 +258,9 @@ fn kv2_value(parsed: Response, now: SystemTime) -> Result<Fetched> {
             Ok(Fetched::new(value, version, now))
         }
         // A deleted or destroyed version answers with `data: null`.
-        Some(Value::Null) | None => Err(Error::not_found("this KV v2 version is deleted or destroyed")),
+        Some(Value::Null) | None => Err(Error::not_found(
+            "this KV v2 version is deleted or destroyed",
+        )),
         Some(_) => Err(Error::invalid_response("KV v2 data is not an object")),
     }
 }
@@ -257,7 +268,11 @@ fn kv2_value(parsed: Response, now: SystemTime) -> Result<Fetched> {
 fn logical_value(parsed: Response, now: SystemTime) -> Result<Fetched> {
     let mut data = match parsed.data {
         Some(fields @ Value::Object(_)) => fields,
-        _ => return Err(Error::invalid_response("Vault answer without a data object")),
+        _ => {
+            return Err(Error::invalid_response(
+                "Vault answer without a data object",
+            ))
+        }
     };
     let lease = (!parsed.lease_id.is_empty() || parsed.lease_duration > 0).then(|| Lease {
         id: parsed.lease_id,

@@ -1,0 +1,322 @@
+//! The cache engine's rules on a test clock with a scripted Vault: single
+//! flight, refresh ahead, stale if error with capped backoff, negative
+//! caching, change detection, eviction, explicit control and stats.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use secretkit::{Client, ClientSettings, ErrorKind, Event, EventKind, ManualClock};
+
+mod common;
+use common::*;
+
+/// A Vault whose secret's version can be bumped and which can be made to fail.
+struct Knobs {
+    version: AtomicU64,
+    failing: AtomicBool,
+}
+
+fn knobbed() -> (Arc<ScriptedVault>, Arc<Knobs>) {
+    let knobs = Arc::new(Knobs {
+        version: AtomicU64::new(1),
+        failing: AtomicBool::new(false),
+    });
+    let k = knobs.clone();
+    let vault = scripted(move |_| {
+        if k.failing.load(Ordering::SeqCst) {
+            return json(503, r#"{"errors":["sealed"]}"#);
+        }
+        let v = k.version.load(Ordering::SeqCst);
+        kv2(&format!(r#"{{"v":"{v}"}}"#), v)
+    });
+    (vault, knobs)
+}
+
+fn recorder(client: &Client) -> Arc<Mutex<Vec<Event>>> {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    client.subscribe(move |e| sink.lock().unwrap().push(e.clone()));
+    events
+}
+
+fn count(events: &Mutex<Vec<Event>>, kind: EventKind) -> usize {
+    events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == kind)
+        .count()
+}
+
+/// Let spawned background refreshes run (they finish in a few polls: the
+/// scripted transport answers at once).
+async fn settle() {
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+}
+
+fn settings(ttl: u64) -> ClientSettings {
+    ClientSettings {
+        default_ttl: Duration::from_secs(ttl),
+        ..exact_settings()
+    }
+}
+
+async fn version_of(c: &Client, reference: &str) -> String {
+    c.get(reference)
+        .await
+        .unwrap()
+        .version()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_concurrent_cold_reads_make_one_backend_call() {
+    let (vault, _) = knobbed();
+    let open = vault.close_gate();
+    let c = client(vault.clone(), ManualClock::new()).await;
+    let readers: Vec<_> = (0..10_000)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { c.get("vault:secret/cold#v").await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    open.send(()).unwrap();
+    for r in readers {
+        assert_eq!(r.await.unwrap().unwrap().reveal().unwrap(), "1");
+    }
+    assert_eq!(vault.reads(), 1);
+    assert_eq!(c.stats().backend_calls.vault, 1);
+}
+
+#[tokio::test]
+async fn a_read_late_in_the_ttl_refreshes_in_the_background_without_waiting() {
+    let (vault, knobs) = knobbed();
+    let clock = ManualClock::new();
+    let c = client_with(
+        vault.clone(),
+        clock.clone(),
+        ClientSettings {
+            refresh_ahead: 0.75,
+            ..settings(100)
+        },
+    )
+    .await;
+    let events = recorder(&c);
+    assert_eq!(version_of(&c, "vault:secret/app").await, "1");
+    clock.advance(Duration::from_secs(74));
+    assert_eq!(version_of(&c, "vault:secret/app").await, "1");
+    settle().await;
+    assert_eq!(vault.reads(), 1, "not due before 75% of the TTL");
+
+    clock.advance(Duration::from_secs(1));
+    knobs.version.store(2, Ordering::SeqCst);
+    let open = vault.close_gate();
+    // The backend is now blocked: reads must still answer from the cache.
+    for _ in 0..5 {
+        assert_eq!(version_of(&c, "vault:secret/app").await, "1");
+        settle().await;
+    }
+    assert_eq!(vault.reads(), 2, "exactly one background refresh");
+    open.send(()).unwrap();
+    settle().await;
+    assert_eq!(version_of(&c, "vault:secret/app").await, "2");
+    let changed: Vec<_> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == EventKind::Changed)
+        .cloned()
+        .collect();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].reference, "vault:secret/app");
+    assert_eq!(changed[0].old_version.as_deref(), Some("1"));
+    assert_eq!(changed[0].new_version.as_deref(), Some("2"));
+    assert_eq!(c.stats().refreshes, 1);
+}
+
+#[tokio::test]
+async fn stale_if_error_with_capped_backoff_until_max_stale() {
+    let (vault, knobs) = knobbed();
+    let clock = ManualClock::new();
+    let c = client_with(
+        vault.clone(),
+        clock.clone(),
+        ClientSettings {
+            refresh_ahead: 0.75,
+            max_stale: Duration::from_secs(1000),
+            retry_base: Duration::from_secs(10),
+            retry_max: Duration::from_secs(40),
+            ..settings(100)
+        },
+    )
+    .await;
+    let events = recorder(&c);
+    c.get("vault:secret/app").await.unwrap();
+    knobs.failing.store(true, Ordering::SeqCst);
+
+    // One read a second from t=75 (refresh due) to t=1099 (last stale moment).
+    let mut call_times = Vec::new();
+    clock.advance(Duration::from_secs(74));
+    for t in 75..1100u64 {
+        clock.advance(Duration::from_secs(1));
+        let before = vault.reads();
+        let s = c.get("vault:secret/app#v").await.unwrap();
+        assert_eq!(s.reveal().unwrap(), "1", "t={t}: the last good value");
+        settle().await;
+        if vault.reads() > before {
+            call_times.push(t);
+        }
+    }
+    // Retries at 75, then +10, +20, then every 40 s (the cap): never a hot loop.
+    let mut expected = vec![75, 85, 105];
+    expected.extend((145..1100).step_by(40));
+    assert_eq!(call_times, expected);
+    assert_eq!(count(&events, EventKind::Error), expected.len());
+    assert!(c.stats().stale_serves > 900);
+
+    // Past max_stale the failure reaches the caller.
+    clock.advance(Duration::from_secs(1));
+    let err = c.get("vault:secret/app").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert_eq!(err.reference(), Some("vault:secret/app"));
+
+    // And once the backend is back, reads recover.
+    knobs.failing.store(false, Ordering::SeqCst);
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(version_of(&c, "vault:secret/app").await, "1");
+}
+
+#[tokio::test]
+async fn an_expired_entry_whose_foreground_read_fails_is_served_stale() {
+    let (vault, knobs) = knobbed();
+    let clock = ManualClock::new();
+    let c = client_with(vault.clone(), clock.clone(), settings(100)).await;
+    c.get("vault:secret/app").await.unwrap();
+    knobs.failing.store(true, Ordering::SeqCst);
+    clock.advance(Duration::from_secs(100));
+    assert_eq!(version_of(&c, "vault:secret/app").await, "1");
+    assert_eq!(c.stats().stale_serves, 1);
+
+    let no_stale = client_with(
+        vault,
+        clock.clone(),
+        ClientSettings {
+            max_stale: Duration::ZERO,
+            ..settings(100)
+        },
+    )
+    .await;
+    knobs.failing.store(false, Ordering::SeqCst);
+    no_stale.get("vault:secret/app").await.unwrap();
+    knobs.failing.store(true, Ordering::SeqCst);
+    clock.advance(Duration::from_secs(100));
+    assert!(
+        no_stale.get("vault:secret/app").await.is_err(),
+        "max_stale 0 turns it off"
+    );
+}
+
+#[tokio::test]
+async fn not_found_is_cached_briefly() {
+    let vault = scripted(|_| json(404, r#"{"errors":[]}"#));
+    let clock = ManualClock::new();
+    let c = client(vault.clone(), clock.clone()).await;
+    for _ in 0..5 {
+        let err = c.get("vault:secret/typo").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert_eq!(err.reference(), Some("vault:secret/typo"));
+    }
+    assert_eq!(vault.reads(), 1);
+    clock.advance(Duration::from_secs(30));
+    c.get("vault:secret/typo").await.unwrap_err();
+    assert_eq!(vault.reads(), 2, "remembered for the 30 s default");
+}
+
+#[tokio::test]
+async fn refresh_invalidate_clear_and_stats() {
+    let (vault, knobs) = knobbed();
+    let c = client(vault.clone(), ManualClock::new()).await;
+    assert_eq!(version_of(&c, "vault:secret/app").await, "1");
+    knobs.version.store(2, Ordering::SeqCst);
+    assert_eq!(version_of(&c, "vault:secret/app").await, "1", "cached");
+    let fresh = c.refresh("vault:secret/app#v").await.unwrap();
+    assert_eq!(fresh.reveal().unwrap(), "2");
+    assert_eq!(version_of(&c, "vault:secret/app").await, "2");
+    assert_eq!(vault.reads(), 2);
+
+    c.invalidate("vault:secret/app#anything").unwrap();
+    c.get("vault:secret/app").await.unwrap();
+    assert_eq!(vault.reads(), 3);
+    c.clear();
+    c.get("vault:secret/app").await.unwrap();
+    assert_eq!(vault.reads(), 4);
+
+    let stats = c.stats();
+    assert_eq!(stats.hits, 2);
+    assert_eq!(stats.misses, 3);
+    assert_eq!(stats.backend_calls.vault, 4);
+    assert_eq!(stats.backend_calls.ssm, 0);
+    assert_eq!(stats.errors, 0);
+}
+
+#[tokio::test]
+async fn the_least_recently_used_entry_is_evicted_with_an_event() {
+    let (vault, _) = knobbed();
+    let c = client_with(
+        vault,
+        ManualClock::new(),
+        ClientSettings {
+            max_entries: 2,
+            ..exact_settings()
+        },
+    )
+    .await;
+    let events = recorder(&c);
+    for path in ["a", "b", "a", "c"] {
+        c.get(&format!("vault:secret/{path}")).await.unwrap();
+    }
+    let evicted: Vec<_> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == EventKind::Evicted)
+        .map(|e| e.reference.clone())
+        .collect();
+    assert_eq!(evicted, ["vault:secret/b"]);
+    assert_eq!(count(&events, EventKind::Created), 3);
+}
+
+#[tokio::test]
+async fn ttl_jitter_spreads_expiry_within_its_bounds() {
+    let (vault, _) = knobbed();
+    let clock = ManualClock::new();
+    let c = client_with(
+        vault.clone(),
+        clock.clone(),
+        ClientSettings {
+            ttl_jitter: 0.1,
+            ..settings(100)
+        },
+    )
+    .await;
+    let keys: Vec<String> = (0..200).map(|i| format!("vault:secret/k{i}")).collect();
+    for k in &keys {
+        c.get(k).await.unwrap();
+    }
+    let expired_by = |c: &Client| keys.iter().filter(|k| c.get_cached(k).is_none()).count();
+    clock.advance(Duration::from_secs(89));
+    assert_eq!(expired_by(&c), 0, "none before 90% of the TTL");
+    clock.advance(Duration::from_secs(11));
+    let at_100 = expired_by(&c);
+    assert!(
+        at_100 > 40 && at_100 < 160,
+        "about half expired at the nominal TTL: {at_100}"
+    );
+    clock.advance(Duration::from_secs(11));
+    assert_eq!(expired_by(&c), 200, "all by 110%");
+}
