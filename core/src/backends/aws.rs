@@ -107,14 +107,7 @@ impl Aws {
         let parameter = out
             .parameter
             .ok_or_else(|| Error::invalid_response("SSM answered without a parameter"))?;
-        let value = parameter
-            .value
-            .ok_or_else(|| Error::invalid_response("SSM answered without a value"))?;
-        Ok(Fetched::new(
-            value.into_bytes(),
-            Some(parameter.version.to_string()),
-            now,
-        ))
+        ssm_value(parameter.value, parameter.version, now)
     }
 
     /// Secrets Manager GetSecretValue by name or ARN, stage or version id.
@@ -128,17 +121,186 @@ impl Aws {
             .send()
             .await
             .map_err(sdk_error)?;
-        let value = match (out.secret_string, out.secret_binary) {
-            (Some(s), _) => s.into_bytes(),
-            (None, Some(b)) => b.into_inner(),
-            (None, None) => {
-                return Err(Error::invalid_response(
-                    "Secrets Manager answered with neither SecretString nor SecretBinary",
-                ))
-            }
-        };
-        Ok(Fetched::new(value, out.version_id, now))
+        asm_value(out.secret_string, out.secret_binary, out.version_id, now)
     }
+}
+
+/// Most names one SSM GetParameters call takes.
+pub(crate) const SSM_BATCH: usize = 10;
+/// Most ids one Secrets Manager BatchGetSecretValue call takes.
+pub(crate) const ASM_BATCH: usize = 20;
+
+/// One answer of a batch call, keyed by the name or id that was asked for.
+pub(crate) type Answers = Vec<(String, Result<Fetched>)>;
+
+impl Aws {
+    /// GetParameters for up to `SSM_BATCH` plain names (no selectors).
+    pub(crate) async fn ssm_batch(&self, names: &[String], now: SystemTime) -> Result<Answers> {
+        let out = self
+            .ssm
+            .get_parameters()
+            .set_names(Some(names.to_vec()))
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let mut answers: Answers = out
+            .parameters
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| Some((p.name?, ssm_value(p.value, p.version, now))))
+            .collect();
+        for name in out.invalid_parameters.unwrap_or_default() {
+            answers.push((name, Err(Error::not_found("ParameterNotFound"))));
+        }
+        Ok(answers)
+    }
+
+    /// Every parameter under `path`, recursively, all pages; `on_call` is
+    /// told of each page requested.
+    pub(crate) async fn ssm_path(
+        &self,
+        path: &str,
+        now: SystemTime,
+        on_call: &dyn Fn(),
+    ) -> Result<Answers> {
+        let mut answers = Vec::new();
+        let mut token = None;
+        loop {
+            on_call();
+            let out = self
+                .ssm
+                .get_parameters_by_path()
+                .path(path)
+                .recursive(true)
+                .with_decryption(true)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            for p in out.parameters.unwrap_or_default() {
+                if let Some(name) = p.name {
+                    answers.push((name, ssm_value(p.value, p.version, now)));
+                }
+            }
+            token = out.next_token.filter(|t| !t.is_empty());
+            if token.is_none() {
+                return Ok(answers);
+            }
+        }
+    }
+
+    /// BatchGetSecretValue for up to `ASM_BATCH` names or ARNs (current
+    /// versions). Answers are keyed by the id asked for, matched on name or ARN.
+    pub(crate) async fn asm_batch(&self, ids: &[String], now: SystemTime) -> Result<Answers> {
+        let out = self
+            .asm
+            .batch_get_secret_value()
+            .set_secret_id_list(Some(ids.to_vec()))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let mut answers = Vec::new();
+        for entry in out.secret_values.unwrap_or_default() {
+            let asked = ids.iter().find(|id| {
+                entry.name.as_deref() == Some(id.as_str())
+                    || entry.arn.as_deref() == Some(id.as_str())
+            });
+            if let Some(id) = asked {
+                let id = id.clone();
+                answers.push((
+                    id,
+                    asm_value(
+                        entry.secret_string,
+                        entry.secret_binary,
+                        entry.version_id,
+                        now,
+                    ),
+                ));
+            }
+        }
+        for e in out.errors.unwrap_or_default() {
+            if let Some(id) = e.secret_id {
+                let code = e.error_code.unwrap_or_default();
+                answers.push((
+                    id,
+                    Err(service_error(&code, e.message.as_deref().unwrap_or(""))),
+                ));
+            }
+        }
+        Ok(answers)
+    }
+
+    /// Every secret whose name starts with `prefix`, all pages, keyed by name.
+    pub(crate) async fn asm_prefix(
+        &self,
+        prefix: &str,
+        now: SystemTime,
+        on_call: &dyn Fn(),
+    ) -> Result<Answers> {
+        use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
+        let filter = Filter::builder()
+            .key(FilterNameStringType::Name)
+            .values(prefix)
+            .build();
+        let mut answers = Vec::new();
+        let mut token = None;
+        loop {
+            on_call();
+            let out = self
+                .asm
+                .batch_get_secret_value()
+                .filters(filter.clone())
+                .max_results(ASM_BATCH as i32)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            for entry in out.secret_values.unwrap_or_default() {
+                // The name filter matches words anywhere in the name; keep prefixes only.
+                if let Some(name) = entry.name.filter(|n| n.starts_with(prefix)) {
+                    let value = asm_value(
+                        entry.secret_string,
+                        entry.secret_binary,
+                        entry.version_id,
+                        now,
+                    );
+                    answers.push((name, value));
+                }
+            }
+            token = out.next_token.filter(|t| !t.is_empty());
+            if token.is_none() {
+                return Ok(answers);
+            }
+        }
+    }
+}
+
+fn ssm_value(value: Option<String>, version: i64, now: SystemTime) -> Result<Fetched> {
+    let value = value.ok_or_else(|| Error::invalid_response("SSM answered without a value"))?;
+    Ok(Fetched::new(
+        value.into_bytes(),
+        Some(version.to_string()),
+        now,
+    ))
+}
+
+fn asm_value(
+    string: Option<String>,
+    binary: Option<aws_smithy_types::Blob>,
+    version: Option<String>,
+    now: SystemTime,
+) -> Result<Fetched> {
+    let value = match (string, binary) {
+        (Some(s), _) => s.into_bytes(),
+        (None, Some(b)) => b.into_inner(),
+        (None, None) => {
+            return Err(Error::invalid_response(
+                "Secrets Manager answered with neither SecretString nor SecretBinary",
+            ))
+        }
+    };
+    Ok(Fetched::new(value, version, now))
 }
 
 fn sdk_config_builder(rt: &Runtime, timeout: Duration) -> aws_types::sdk_config::Builder {
@@ -168,34 +330,10 @@ where
     R: std::fmt::Debug,
 {
     match &err {
-        SdkError::ServiceError(service) => {
-            let code = service.err().code().unwrap_or("Unknown");
-            let message = service.err().message().unwrap_or("").to_owned();
-            let kind = match code {
-                "ParameterNotFound" | "ParameterVersionNotFound" | "ResourceNotFoundException" => {
-                    ErrorKind::NotFound
-                }
-                "AccessDeniedException" | "AccessDenied" | "DecryptionFailure" => {
-                    ErrorKind::AccessDenied
-                }
-                "ThrottlingException" | "TooManyUpdates" | "Throttling" => ErrorKind::Throttled,
-                "UnrecognizedClientException"
-                | "InvalidSignatureException"
-                | "ExpiredTokenException"
-                | "InvalidClientTokenId"
-                | "MissingAuthenticationToken"
-                | "IncompleteSignature" => ErrorKind::Auth,
-                "InternalServerError"
-                | "InternalServiceError"
-                | "InternalFailure"
-                | "ServiceUnavailable" => ErrorKind::Unavailable,
-                "ValidationException" | "InvalidParameterException" | "InvalidRequestException" => {
-                    ErrorKind::InvalidReference
-                }
-                _ => ErrorKind::InvalidResponse,
-            };
-            Error::new(kind, format!("{code}: {message}"))
-        }
+        SdkError::ServiceError(service) => service_error(
+            service.err().code().unwrap_or("Unknown"),
+            service.err().message().unwrap_or(""),
+        ),
         SdkError::TimeoutError(_) => Error::new(ErrorKind::Timeout, "AWS request timed out"),
         SdkError::DispatchFailure(d) => {
             let kind = if d.is_timeout() {
@@ -214,6 +352,32 @@ where
         }
         _ => Error::new(ErrorKind::Unavailable, chain(&err)),
     }
+}
+
+/// A service error code (AWS documents them per API) as one of our kinds.
+fn service_error(code: &str, message: &str) -> Error {
+    let kind = match code {
+        "ParameterNotFound" | "ParameterVersionNotFound" | "ResourceNotFoundException" => {
+            ErrorKind::NotFound
+        }
+        "AccessDeniedException" | "AccessDenied" | "DecryptionFailure" => ErrorKind::AccessDenied,
+        "ThrottlingException" | "TooManyUpdates" | "Throttling" => ErrorKind::Throttled,
+        "UnrecognizedClientException"
+        | "InvalidSignatureException"
+        | "ExpiredTokenException"
+        | "InvalidClientTokenId"
+        | "MissingAuthenticationToken"
+        | "IncompleteSignature" => ErrorKind::Auth,
+        "InternalServerError"
+        | "InternalServiceError"
+        | "InternalFailure"
+        | "ServiceUnavailable" => ErrorKind::Unavailable,
+        "ValidationException" | "InvalidParameterException" | "InvalidRequestException" => {
+            ErrorKind::InvalidReference
+        }
+        _ => ErrorKind::InvalidResponse,
+    };
+    Error::new(kind, format!("{code}: {message}"))
 }
 
 /// An error and its causes on one line.

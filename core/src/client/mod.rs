@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use futures::future::{FutureExt, Shared};
 
+mod batch;
+
 use crate::backends::aws::{Aws, AwsSettings};
 use crate::backends::local;
 use crate::backends::vault::{Vault, VaultSettings};
@@ -350,17 +352,8 @@ impl Client {
             return answer;
         }
         Counters::bump(&self.inner.counters.misses);
-        match self.shared_fetch(r, key.clone()).await {
-            Ok(value) => Ok(value),
-            // Stale if error: an expired value within `max_stale` beats a failure.
-            Err(e) => match self.inner.cache.servable(&key, self.inner.rt.clock.now()) {
-                Some(value) => {
-                    Counters::bump(&self.inner.counters.stale_serves);
-                    Ok(value)
-                }
-                None => Err(e),
-            },
-        }
+        let result = self.shared_fetch(r, key.clone()).await;
+        self.inner.or_stale(&key, result)
     }
 
     fn refresh_in_background(&self, r: &Reference, key: &CacheKey) {
@@ -397,7 +390,7 @@ fn start_fetch(inner: Arc<Inner>, r: Reference, key: CacheKey) -> SharedFetch {
         inner.counters.backend_call(r.scheme);
         let result = fetch(&inner, &r).await.map(Arc::new);
         match &result {
-            Ok(value) => inner.stored(&r, &key, value.clone()),
+            Ok(value) => inner.stored(&key, r.ttl, value.clone()),
             Err(error) => inner.failed(&key, error),
         }
         inner
@@ -411,11 +404,24 @@ fn start_fetch(inner: Arc<Inner>, r: Reference, key: CacheKey) -> SharedFetch {
 }
 
 impl Inner {
-    fn stored(&self, r: &Reference, key: &CacheKey, value: Arc<Fetched>) {
+    /// Stale if error: an expired value within `max_stale` beats a failure.
+    fn or_stale(&self, key: &CacheKey, result: Result<Arc<Fetched>>) -> Result<Arc<Fetched>> {
+        let Err(error) = result else {
+            return result;
+        };
+        match self.cache.servable(key, self.rt.clock.now()) {
+            Some(value) => {
+                Counters::bump(&self.counters.stale_serves);
+                Ok(value)
+            }
+            None => Err(error),
+        }
+    }
+
+    /// Cache a value read from the backend and tell the listeners.
+    fn stored(&self, key: &CacheKey, ttl: Option<Duration>, value: Arc<Fetched>) {
         let s = &self.settings;
-        let ttl = self
-            .rng
-            .jitter(r.ttl.unwrap_or(s.default_ttl), s.ttl_jitter);
+        let ttl = self.rng.jitter(ttl.unwrap_or(s.default_ttl), s.ttl_jitter);
         if ttl.is_zero() {
             return;
         }
@@ -446,6 +452,8 @@ impl Inner {
         }
     }
 
+    /// Record a failed read (backoff, negative cache) and tell the listeners.
+    /// Record a failed read (backoff, negative cache) and tell the listeners.
     fn failed(&self, key: &CacheKey, error: &Error) {
         Counters::bump(&self.counters.errors);
         let s = &self.settings;

@@ -1,0 +1,197 @@
+//! Batching: `get_many` answers many references with as few backend calls as
+//! the APIs allow (SSM GetParameters: 10 names a call; Secrets Manager
+//! BatchGetSecretValue: 20 ids a call), and `prefetch` loads a whole prefix
+//! (SSM GetParametersByPath, recursive, every page; Secrets Manager
+//! BatchGetSecretValue with a name filter). Results land in the cache as
+//! individual entries, exactly as single reads would leave them.
+//!
+//! Batch reads do not join the single-flight map: a `get` of the same key
+//! racing a batch may make its own call. Batches are for warming up and
+//! bulk reads, where that race does not arise.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::future::join_all;
+
+use super::{cut, Client};
+use crate::backends::aws::{Answers, ASM_BATCH, SSM_BATCH};
+use crate::error::{Error, Result};
+use crate::reference::{CacheKey, Reference, Scheme};
+use crate::secret::{Fetched, Secret};
+use crate::stats::Counters;
+
+/// References that one batch API can answer together.
+#[derive(Default)]
+struct Batchable {
+    /// Backend id (SSM name, secret name/ARN) → indexes into the caller's list.
+    ssm: HashMap<String, Vec<usize>>,
+    asm: HashMap<String, Vec<usize>>,
+}
+
+impl Client {
+    /// Read many references at once; each answer is what `get` would give.
+    pub async fn get_many(&self, references: &[&str]) -> Vec<Result<Secret>> {
+        let parsed: Vec<Result<Reference>> =
+            references.iter().map(|r| Reference::parse(r)).collect();
+        let mut answers: Vec<Option<Result<Arc<Fetched>>>> = vec![None; references.len()];
+        let mut batchable = Batchable::default();
+        let mut singles = Vec::new();
+        for (i, r) in parsed.iter().enumerate() {
+            let Ok(r) = r else { continue };
+            if let Some(hit) = self.from_cache(r, &r.cache_key()) {
+                answers[i] = Some(hit);
+                continue;
+            }
+            let plain = r.version.is_none() && r.stage.is_none();
+            match r.scheme {
+                // Selectors (`name:3`, `name:label`) come back under the bare
+                // name, so only plain names can be matched to their answers.
+                Scheme::Ssm if plain && !r.path.contains(':') => {
+                    batchable.ssm.entry(r.path.clone()).or_default().push(i)
+                }
+                Scheme::Asm if plain => batchable.asm.entry(r.path.clone()).or_default().push(i),
+                _ => singles.push(i),
+            }
+        }
+
+        let singles_done = join_all(singles.iter().map(|&i| {
+            let r = parsed[i].as_ref().ok().cloned();
+            async move {
+                match r {
+                    Some(r) => self.fetched(&r).await,
+                    None => Err(Error::config("unreachable: parse failed")),
+                }
+            }
+        }));
+        let batches_done = join_all(
+            chunks(&batchable.ssm, Scheme::Ssm, SSM_BATCH)
+                .into_iter()
+                .chain(chunks(&batchable.asm, Scheme::Asm, ASM_BATCH))
+                .map(|(scheme, ids)| self.read_batch(scheme, ids)),
+        );
+        let (singles_done, batches_done) = futures::join!(singles_done, batches_done);
+
+        for (&i, result) in singles.iter().zip(singles_done) {
+            answers[i] = Some(result);
+        }
+        for (scheme, results) in batches_done {
+            let slots = if scheme == Scheme::Ssm {
+                &batchable.ssm
+            } else {
+                &batchable.asm
+            };
+            for (id, result) in results {
+                for &i in slots.get(&id).into_iter().flatten() {
+                    answers[i] = Some(result.clone());
+                }
+            }
+        }
+
+        parsed
+            .into_iter()
+            .zip(answers)
+            .zip(references)
+            .map(|((parsed, answer), reference)| {
+                let parsed = parsed?;
+                let fetched = answer
+                    .unwrap_or_else(|| {
+                        Err(Error::invalid_response(
+                            "the batch answer left this reference out",
+                        ))
+                    })
+                    .map_err(|e| e.for_reference(reference))?;
+                cut(reference, &parsed, fetched)
+            })
+            .collect()
+    }
+
+    /// Load every secret under a prefix (`ssm:/prod/myapp/` or `asm:prod/myapp/`)
+    /// into the cache; returns how many were loaded.
+    pub async fn prefetch(&self, prefix: &str) -> Result<usize> {
+        let r = Reference::parse(prefix)?;
+        let inner = &self.inner;
+        let aws = super::aws(inner).map_err(|e| e.for_reference(prefix))?;
+        let now = inner.rt.clock.now();
+        let on_call = || inner.counters.backend_call(r.scheme);
+        let answers = match r.scheme {
+            Scheme::Ssm => {
+                let path = match r.path.trim_end_matches('/') {
+                    "" => "/",
+                    p => p,
+                };
+                aws.ssm_path(path, now, &on_call).await
+            }
+            Scheme::Asm => aws.asm_prefix(&r.path, now, &on_call).await,
+            _ => Err(Error::config("prefetch takes an ssm: or asm: prefix")),
+        }
+        .map_err(|e| e.for_reference(prefix))?;
+        let mut loaded = 0;
+        for (name, result) in answers {
+            if let Ok(value) = result {
+                let key = CacheKey {
+                    scheme: r.scheme,
+                    path: name,
+                    version: None,
+                    stage: None,
+                };
+                inner.stored(&key, r.ttl, Arc::new(value));
+                loaded += 1;
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// One batch call; every id gets an answer (a failed call fails them all,
+    /// softened by stale values where the cache has them).
+    async fn read_batch(
+        &self,
+        scheme: Scheme,
+        ids: Vec<String>,
+    ) -> (Scheme, Vec<(String, Result<Arc<Fetched>>)>) {
+        let inner = &self.inner;
+        let now = inner.rt.clock.now();
+        inner.counters.backend_call(scheme);
+        let called: Result<Answers> = match super::aws(inner) {
+            Ok(aws) if scheme == Scheme::Ssm => aws.ssm_batch(&ids, now).await,
+            Ok(aws) => aws.asm_batch(&ids, now).await,
+            Err(e) => Err(e),
+        };
+        let mut answered: HashMap<String, Result<Fetched>> = match called {
+            Ok(answers) => answers.into_iter().collect(),
+            Err(e) => ids.iter().map(|id| (id.clone(), Err(e.clone()))).collect(),
+        };
+        let results = ids
+            .into_iter()
+            .map(|id| {
+                Counters::bump(&inner.counters.misses);
+                let key = CacheKey {
+                    scheme,
+                    path: id.clone(),
+                    version: None,
+                    stage: None,
+                };
+                let result = answered
+                    .remove(&id)
+                    .unwrap_or_else(|| Err(Error::not_found("not in the batch answer")))
+                    .map(Arc::new);
+                match &result {
+                    Ok(value) => inner.stored(&key, None, value.clone()),
+                    Err(error) => inner.failed(&key, error),
+                }
+                (id, inner.or_stale(&key, result))
+            })
+            .collect();
+        (scheme, results)
+    }
+}
+
+/// Split the ids of one backend into calls of at most `size`.
+fn chunks(
+    ids: &HashMap<String, Vec<usize>>,
+    scheme: Scheme,
+    size: usize,
+) -> Vec<(Scheme, Vec<String>)> {
+    let ids: Vec<String> = ids.keys().cloned().collect();
+    ids.chunks(size).map(|c| (scheme, c.to_vec())).collect()
+}
