@@ -21,6 +21,9 @@ use bytes::Bytes;
 
 use crate::runtime::{Runtime, TransportError};
 
+/// The AWS SDK's HTTP client, sleep and time source over a secretkit
+/// `Runtime`; public so applications (and our tests) can build their own SDK
+/// clients on the same transport.
 #[derive(Clone)]
 pub struct SdkHttp(pub Runtime);
 

@@ -25,6 +25,7 @@ pub mod runtime;
 mod secret;
 mod stats;
 
+pub use aws_http::SdkHttp;
 pub use backends::aws::AwsSettings;
 pub use backends::vault::VaultSettings;
 pub use client::{Client, ClientBuilder, ClientSettings, MAX_VALUE_BYTES};
