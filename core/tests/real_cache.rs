@@ -148,7 +148,7 @@ async fn concurrent_cold_reads_make_one_request_per_backend() {
     ];
     let mut readers = Vec::new();
     for i in 0..64 {
-        for reference in spellings.iter().skip(i % 2).step_by(2) {
+        for &reference in spellings.iter().skip(i % 2).step_by(2) {
             let c = c.clone();
             readers.push(tokio::spawn(async move { c.get(reference).await }));
         }
