@@ -7,7 +7,7 @@
 //! clock natively, `Date.now()` on wasm, where `std::time::Instant` panics),
 //! and refresh-ahead / stale-if-error need entry state moka does not expose.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 

@@ -1,8 +1,9 @@
 //! The secret value type: redacted in every formatting path, zeroized on drop,
 //! plain only through an explicit `reveal()`.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use zeroize::Zeroizing;
@@ -28,6 +29,8 @@ pub struct Fetched {
     pub(crate) version: Option<String>,
     pub(crate) fetched_at: SystemTime,
     pub(crate) lease: Option<Lease>,
+    /// `#field` values already cut from `value`, so a hit does not re-parse JSON.
+    fields: Mutex<HashMap<String, Arc<Zeroizing<Vec<u8>>>>>,
 }
 
 impl Fetched {
@@ -37,7 +40,19 @@ impl Fetched {
             version,
             fetched_at,
             lease: None,
+            fields: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// One field of a JSON object value, cut once and then shared.
+    pub(crate) fn field(&self, name: &str) -> Result<Arc<Zeroizing<Vec<u8>>>> {
+        let mut fields = self.fields.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(value) = fields.get(name) {
+            return Ok(value.clone());
+        }
+        let value = Arc::new(crate::json::select_field(&self.value, name)?);
+        fields.insert(name.to_owned(), value.clone());
+        Ok(value)
     }
 
     pub fn with_lease(mut self, lease: Option<Lease>) -> Self {

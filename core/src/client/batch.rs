@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 
-use super::{cut, Client};
+use super::{cut, Client, Parsed};
 use crate::backends::aws::{Answers, ASM_BATCH, SSM_BATCH};
 use crate::error::{Error, Result};
 use crate::reference::{CacheKey, Reference, Scheme};
@@ -32,14 +32,17 @@ struct Batchable {
 impl Client {
     /// Read many references at once; each answer is what `get` would give.
     pub async fn get_many(&self, references: &[&str]) -> Vec<Result<Secret>> {
-        let parsed: Vec<Result<Reference>> =
-            references.iter().map(|r| Reference::parse(r)).collect();
+        let parsed: Vec<Result<Arc<Parsed>>> = references
+            .iter()
+            .map(|r| self.inner.memo.parse(r))
+            .collect();
         let mut answers: Vec<Option<Result<Arc<Fetched>>>> = vec![None; references.len()];
         let mut batchable = Batchable::default();
         let mut singles = Vec::new();
-        for (i, r) in parsed.iter().enumerate() {
-            let Ok(r) = r else { continue };
-            if let Some(hit) = self.from_cache(r, &r.cache_key()) {
+        for (i, p) in parsed.iter().enumerate() {
+            let Ok(p) = p else { continue };
+            let r = &p.reference;
+            if let Some(hit) = self.from_cache(r, &p.key) {
                 answers[i] = Some(hit);
                 continue;
             }
@@ -55,14 +58,10 @@ impl Client {
             }
         }
 
-        let singles_done = join_all(singles.iter().map(|&i| {
-            let r = parsed[i].as_ref().ok().cloned();
-            async move {
-                match r {
-                    Some(r) => self.fetched(&r).await,
-                    None => Err(Error::config("unreachable: parse failed")),
-                }
-            }
+        // `singles` holds only indexes whose parse succeeded.
+        let singles_done = join_all(singles.iter().filter_map(|&i| {
+            let p = parsed[i].as_ref().ok()?.clone();
+            Some(async move { self.fetched(&p.reference, &p.key).await })
         }));
         let batches_done = join_all(
             chunks(&batchable.ssm, Scheme::Ssm, SSM_BATCH)
@@ -101,7 +100,7 @@ impl Client {
                         ))
                     })
                     .map_err(|e| e.for_reference(reference))?;
-                cut(reference, &parsed, fetched)
+                cut(&parsed, fetched)
             })
             .collect()
     }

@@ -10,6 +10,9 @@ use std::time::Duration;
 use futures::future::{FutureExt, Shared};
 
 mod batch;
+mod memo;
+
+use memo::{ParseMemo, Parsed};
 
 use crate::backends::aws::{Aws, AwsSettings};
 use crate::backends::local;
@@ -17,7 +20,6 @@ use crate::backends::vault::{Vault, VaultSettings};
 use crate::cache::{Cache, Lookup, Timing};
 use crate::error::{Error, Result};
 use crate::events::{Event, EventKind, Listeners};
-use crate::json::select_field;
 use crate::policy::{backoff, Rng};
 use crate::reference::{CacheKey, Reference, Scheme};
 use crate::runtime::{BoxFuture, Runtime, Spawn};
@@ -197,6 +199,7 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(Inner {
                 cache: Cache::new(settings.max_entries),
+                memo: ParseMemo::new(settings.max_entries * 4),
                 rng: Rng::new(seed),
                 rt,
                 spawner,
@@ -216,6 +219,7 @@ type SharedFetch = Shared<BoxFuture<'static, Result<Arc<Fetched>>>>;
 
 struct Inner {
     rt: Runtime,
+    memo: ParseMemo,
     spawner: Option<Arc<dyn Spawn>>,
     rng: Rng,
     counters: Counters,
@@ -259,12 +263,12 @@ impl Client {
 
     /// The secret a reference names, from the cache when it is fresh.
     pub async fn get(&self, reference: &str) -> Result<Secret> {
-        let parsed = Reference::parse(reference)?;
+        let parsed = self.inner.memo.parse(reference)?;
         let fetched = self
-            .fetched(&parsed)
+            .fetched(&parsed.reference, &parsed.key)
             .await
             .map_err(|e| e.for_reference(reference))?;
-        cut(reference, &parsed, fetched)
+        cut(&parsed, fetched)
     }
 
     /// A cache hit without awaiting anything, or `None` when the caller must
@@ -272,10 +276,9 @@ impl Client {
     /// Lets bindings answer hits synchronously, without a runtime round trip.
     /// A hit that is due for refresh starts the background refresh here too.
     pub fn get_cached(&self, reference: &str) -> Option<Result<Secret>> {
-        let parsed = Reference::parse(reference).ok()?;
-        let key = parsed.cache_key();
-        let result = match self.from_cache(&parsed, &key)? {
-            Ok(fetched) => cut(reference, &parsed, fetched),
+        let parsed = self.inner.memo.parse(reference).ok()?;
+        let result = match self.from_cache(&parsed.reference, &parsed.key)? {
+            Ok(fetched) => cut(&parsed, fetched),
             Err(e) => Err(e.for_reference(reference)),
         };
         Some(result)
@@ -284,12 +287,12 @@ impl Client {
     /// Read from the backend now, whatever the cache holds (e.g. after the
     /// database rejected a password), and cache the result.
     pub async fn refresh(&self, reference: &str) -> Result<Secret> {
-        let parsed = Reference::parse(reference)?;
+        let parsed = self.inner.memo.parse(reference)?;
         let fetched = self
-            .shared_fetch(&parsed, parsed.cache_key())
+            .shared_fetch(&parsed.reference, parsed.key.clone())
             .await
             .map_err(|e| e.for_reference(reference))?;
-        cut(reference, &parsed, fetched)
+        cut(&parsed, fetched)
     }
 
     /// Drop the cached value of a reference (any `#field` of it).
@@ -346,14 +349,13 @@ impl Client {
         }
     }
 
-    async fn fetched(&self, r: &Reference) -> Result<Arc<Fetched>> {
-        let key = r.cache_key();
-        if let Some(answer) = self.from_cache(r, &key) {
+    async fn fetched(&self, r: &Reference, key: &CacheKey) -> Result<Arc<Fetched>> {
+        if let Some(answer) = self.from_cache(r, key) {
             return answer;
         }
         Counters::bump(&self.inner.counters.misses);
         let result = self.shared_fetch(r, key.clone()).await;
-        self.inner.or_stale(&key, result)
+        self.inner.or_stale(key, result)
     }
 
     fn refresh_in_background(&self, r: &Reference, key: &CacheKey) {
@@ -532,13 +534,14 @@ fn aws(inner: &Inner) -> Result<&Aws> {
 }
 
 /// The secret a reference asks for: the whole value, or one `#field` of it.
-fn cut(reference: &str, r: &Reference, fetched: Arc<Fetched>) -> Result<Secret> {
-    match &r.field {
-        None => Ok(Secret::whole(reference.into(), fetched)),
+fn cut(parsed: &Parsed, fetched: Arc<Fetched>) -> Result<Secret> {
+    match &parsed.reference.field {
+        None => Ok(Secret::whole(parsed.name.clone(), fetched)),
         Some(field) => {
-            let value =
-                select_field(&fetched.value, field).map_err(|e| e.for_reference(reference))?;
-            Ok(Secret::field(reference.into(), fetched, Arc::new(value)))
+            let value = fetched
+                .field(field)
+                .map_err(|e| e.for_reference(&parsed.name))?;
+            Ok(Secret::field(parsed.name.clone(), fetched, value))
         }
     }
 }

@@ -1,0 +1,71 @@
+//! What a cache hit costs, next to the plain map lookup a hand-rolled TTL
+//! dict would do. Run: `cargo bench -p secretkit --bench cache_hit`.
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::Mutex;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use secretkit::Client;
+
+fn cache_hit(c: &mut Criterion) {
+    std::env::set_var("BENCH_SECRET", "s3cureP@ssw0rd!");
+    std::env::set_var(
+        "BENCH_JSON",
+        r#"{"username":"app_user","password":"s3cureP@ssw0rd!"}"#,
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = rt.block_on(async {
+        let client = Client::builder().build().await.unwrap();
+        client.get("env:BENCH_SECRET").await.unwrap();
+        client.get("env:BENCH_JSON#password").await.unwrap();
+        client
+    });
+
+    let mut group = c.benchmark_group("cache_hit");
+    group.bench_function("secretkit get_cached", |b| {
+        b.iter(|| {
+            client
+                .get_cached(black_box("env:BENCH_SECRET"))
+                .unwrap()
+                .unwrap()
+        })
+    });
+    group.bench_function("secretkit get_cached #field", |b| {
+        b.iter(|| {
+            client
+                .get_cached(black_box("env:BENCH_JSON#password"))
+                .unwrap()
+                .unwrap()
+        })
+    });
+    group.bench_function("secretkit get (awaited, current-thread runtime)", |b| {
+        b.iter(|| {
+            rt.block_on(client.get(black_box("env:BENCH_SECRET")))
+                .unwrap()
+        })
+    });
+    let plain: HashMap<String, String> =
+        HashMap::from([("env:BENCH_SECRET".to_owned(), "s3cureP@ssw0rd!".to_owned())]);
+    group.bench_function("HashMap<String,String> get", |b| {
+        b.iter(|| plain.get(black_box("env:BENCH_SECRET")).unwrap().len())
+    });
+    let locked = Mutex::new(plain.clone());
+    group.bench_function("Mutex<HashMap> get + clone value", |b| {
+        b.iter(|| {
+            locked
+                .lock()
+                .unwrap()
+                .get(black_box("env:BENCH_SECRET"))
+                .unwrap()
+                .clone()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, cache_hit);
+criterion_main!(benches);
