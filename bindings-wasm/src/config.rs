@@ -1,0 +1,149 @@
+//! The JS config object: `{ aws?, vault?, defaultTtl?, maxEntries?, timeout? }`
+//! (times in seconds). Unknown keys are refused so a typo such as
+//! `defaultTTL` fails loudly instead of being ignored (checked by hand:
+//! serde-wasm-bindgen looks fields up by name, so `deny_unknown_fields`
+//! never sees the extra ones).
+
+use std::time::Duration;
+
+use secretkit::{AwsSettings, ClientSettings, VaultSettings};
+use serde::Deserialize;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::error::config_error;
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Config {
+    aws: Option<AwsConfig>,
+    vault: Option<VaultConfig>,
+    default_ttl: Option<f64>,
+    max_entries: Option<f64>,
+    timeout: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AwsConfig {
+    region: String,
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: Option<String>,
+    endpoint: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VaultConfig {
+    address: String,
+    token: String,
+    namespace: Option<String>,
+}
+
+pub struct Parsed {
+    pub aws: Option<AwsSettings>,
+    pub vault: Option<VaultSettings>,
+    pub settings: ClientSettings,
+}
+
+pub fn parse(value: JsValue) -> Result<Parsed, JsValue> {
+    let config: Config = if value.is_undefined() || value.is_null() {
+        Config::default()
+    } else {
+        check_keys(
+            &value,
+            "",
+            &["aws", "vault", "defaultTtl", "maxEntries", "timeout"],
+        )?;
+        check_keys(
+            &get(&value, "aws"),
+            "aws.",
+            &[
+                "region",
+                "accessKeyId",
+                "secretAccessKey",
+                "sessionToken",
+                "endpoint",
+            ],
+        )?;
+        check_keys(
+            &get(&value, "vault"),
+            "vault.",
+            &["address", "token", "namespace"],
+        )?;
+        serde_wasm_bindgen::from_value(value)
+            .map_err(|e| config_error(format!("invalid client config: {}", without_strings(&e))))?
+    };
+    let mut settings = ClientSettings::default();
+    if let Some(ttl) = config.default_ttl {
+        settings.default_ttl = seconds("defaultTtl", ttl)?;
+    }
+    if let Some(n) = config.max_entries {
+        if !(n.is_finite() && n >= 1.0 && n.fract() == 0.0) {
+            return Err(config_error("maxEntries must be a positive integer"));
+        }
+        settings.max_entries = n.min(usize::MAX as f64) as usize;
+    }
+    if let Some(t) = config.timeout {
+        settings.timeout = seconds("timeout", t)?;
+        if settings.timeout.is_zero() {
+            return Err(config_error("timeout must be more than 0 seconds"));
+        }
+    }
+    Ok(Parsed {
+        aws: config.aws.map(|a| AwsSettings {
+            region: a.region,
+            access_key_id: a.access_key_id,
+            secret_access_key: a.secret_access_key,
+            session_token: a.session_token,
+            endpoint: a.endpoint,
+        }),
+        vault: config.vault.map(|v| VaultSettings {
+            address: v.address,
+            token: v.token,
+            namespace: v.namespace,
+        }),
+        settings,
+    })
+}
+
+fn get(object: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(object, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn check_keys(object: &JsValue, prefix: &str, allowed: &[&str]) -> Result<(), JsValue> {
+    let Some(object) = object.dyn_ref::<js_sys::Object>() else {
+        return Ok(()); // not an object: serde reports the type
+    };
+    for key in js_sys::Object::keys(object)
+        .iter()
+        .filter_map(|k| k.as_string())
+    {
+        if !allowed.contains(&key.as_str()) {
+            return Err(config_error(format!(
+                "unknown config key `{prefix}{key}`; expected one of: {}",
+                allowed.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn seconds(name: &str, value: f64) -> Result<Duration, JsValue> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| config_error(format!("{name} must be a non-negative number of seconds")))
+}
+
+/// serde quotes a string it did not expect (`invalid type: string "…"`);
+/// that string may be a token put in the wrong place, so leave it out.
+fn without_strings(e: &serde_wasm_bindgen::Error) -> String {
+    let msg = e.to_string();
+    let msg = msg.strip_prefix("Error: ").unwrap_or(&msg).to_owned();
+    if !msg.contains("string \"") {
+        return msg;
+    }
+    match msg.rfind(", expected ") {
+        Some(i) => format!("invalid type: a string{}", &msg[i..]),
+        None => "invalid type: a string".into(),
+    }
+}
