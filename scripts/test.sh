@@ -36,8 +36,8 @@ suite() {
 suite format cargo fmt --all --check
 suite rust cargo test -p secretkit
 suite python .venv/bin/python -m pytest bindings-python/tests
-suite node node --test bindings-node/test/
-suite wasm node --test bindings-wasm/test/
+suite node bash -c 'cd bindings-node && node --test test/*.test.mjs'
+suite wasm bash -c 'cd bindings-wasm && node --test test/*.test.mjs'
 
 echo
 echo "=== done in $((SECONDS - started)) s"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds the three bindings from this checkout:
+#   Python  wheel (maturin, release) installed into .venv
+#   Node    the napi addon inside bindings-node/ (examples link it by file:)
+#   WASM    bindings-wasm/pkg/ (wasm-bindgen --target web, wasm-opt -Oz)
+# All three share one cargo target dir, so the core's dependencies build once
+# per target.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { echo "--- build-bindings: $*"; }
+
+rustup target add wasm32-unknown-unknown >/dev/null 2>&1 ||
+  rustup target list --installed | grep -qx wasm32-unknown-unknown
+
+step "python wheel → .venv"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps ./bindings-python
+
+step "node addon → bindings-node/"
+(cd bindings-node && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+
+step "wasm package → bindings-wasm/pkg/"
+(cd bindings-wasm && npm ci --no-audit --no-fund --loglevel=error)
+bindings-wasm/build.sh
