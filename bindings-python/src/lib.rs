@@ -1,1 +1,98 @@
-//! placeholder
+//! `secretkit._native`: the pyo3 module behind the `secretkit` Python package.
+//!
+//! Thin by design: it converts types, maps errors and schedules the core's
+//! futures on one process-wide tokio runtime. The idiomatic surface (the
+//! exception classes, `parse_reference` returning a dict) lives in
+//! `python/secretkit/`.
+
+mod client;
+mod errors;
+mod secret;
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use secretkit::{ErrorKind, Reference};
+
+/// The one runtime every blocking call and every `get_async` runs on; also
+/// handed to pyo3-async-runtimes so both share the same worker threads.
+static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+
+fn runtime() -> Result<&'static tokio::runtime::Runtime, secretkit::Error> {
+    RUNTIME.get().ok_or_else(|| {
+        secretkit::Error::new(ErrorKind::Config, "the secretkit runtime is not running")
+    })
+}
+
+/// Run a core future to completion with the GIL released, so other Python
+/// threads keep running while we wait on the network. Every 100 ms we take
+/// the GIL back briefly to run signal handlers, so Ctrl-C interrupts a wait.
+fn block_on<F>(py: Python<'_>, fut: F) -> PyResult<F::Output>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    // block_on inside a runtime worker would panic; say so instead.
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(errors::to_py(secretkit::Error::new(
+            ErrorKind::Config,
+            "a blocking secretkit call was made from inside the tokio runtime; use get_async",
+        )));
+    }
+    let rt = runtime().map_err(errors::to_py)?;
+    let mut fut = pin!(fut);
+    loop {
+        // The timer must be created inside the runtime, hence the async block.
+        let waited = py.detach(|| {
+            rt.block_on(async { tokio::time::timeout(SIGNAL_CHECK, fut.as_mut()).await })
+        });
+        match waited {
+            Ok(output) => return Ok(output),
+            Err(_elapsed) => py.check_signals()?,
+        }
+    }
+}
+
+const SIGNAL_CHECK: Duration = Duration::from_millis(100);
+
+/// The JSON form of a parsed reference (the Python layer turns it into a dict).
+#[pyfunction]
+fn parse_reference_json(reference: &Bound<'_, PyAny>) -> PyResult<String> {
+    let reference: String = reference.extract()?;
+    Reference::parse(&reference)
+        .map(|r| r.to_json())
+        .map_err(errors::to_py)
+}
+
+#[pymodule(name = "_native")]
+fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    if RUNTIME.get().is_none() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .thread_name("secretkit")
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                errors::to_py(secretkit::Error::new(
+                    ErrorKind::Config,
+                    format!("cannot start tokio: {e}"),
+                ))
+            })?;
+        let _ = RUNTIME.set(rt);
+    }
+    if let Some(rt) = RUNTIME.get() {
+        // Err only means it was already given this same runtime.
+        let _ = pyo3_async_runtimes::tokio::init_with_runtime(rt);
+    }
+    m.add_class::<client::Client>()?;
+    m.add_class::<secret::Secret>()?;
+    m.add_function(wrap_pyfunction!(parse_reference_json, m)?)?;
+    // (kind, code) for every core error kind, so tests can check that the
+    // Python exception classes match the core exactly.
+    let kinds = ErrorKind::ALL.map(|k| (k.as_str(), k.code()));
+    m.add("ERROR_KINDS", PyTuple::new(m.py(), kinds)?)?;
+    Ok(())
+}

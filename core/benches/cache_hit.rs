@@ -1,6 +1,8 @@
 //! What a cache hit costs, next to the plain map lookup a hand-rolled TTL
 //! dict would do. Run: `cargo bench -p secretkit --bench cache_hit`.
 
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly by design
+
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::Mutex;

@@ -159,7 +159,7 @@ fn parse(input: &str) -> std::result::Result<Reference, String> {
     })?;
 
     let (rest, field) = match rest.split_once('#') {
-        Some((r, f)) if f.is_empty() => return Err(format!("empty field after `#` ({r})")),
+        Some((r, "")) => return Err(format!("empty field after `#` ({r})")),
         Some((r, f)) => (r, Some(f.to_owned())),
         None => (rest, None),
     };

@@ -2,6 +2,8 @@
 //! flight, refresh ahead, stale if error with capped backoff, negative
 //! caching, change detection, eviction, explicit control and stats.
 
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly by design
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

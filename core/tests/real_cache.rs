@@ -1,6 +1,8 @@
 //! The cache engine against the real moto and OpenBao servers, counting the
 //! HTTP requests that actually leave the process.
 
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly by design
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -3,6 +3,8 @@
 //! `--fixtures` (see tests/fixtures.md). The test command exports their
 //! addresses; without them these tests fail, they do not skip.
 
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly by design
+
 use std::time::{Duration, Instant};
 
 use secretkit::{AwsSettings, Client, ClientSettings, ErrorKind, VaultSettings};

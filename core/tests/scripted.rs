@@ -1,6 +1,8 @@
 //! Client behaviour against a scripted Vault transport and a test clock:
 //! deterministic, no sleeping, every backend call counted.
 
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly by design
+
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;

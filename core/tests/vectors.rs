@@ -1,5 +1,7 @@
 //! The shared reference vectors (tests/vectors/refs.json), read by every suite.
 
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly by design
+
 use secretkit::{ErrorKind, Reference};
 use serde_json::Value;
 

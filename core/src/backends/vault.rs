@@ -274,7 +274,9 @@ fn logical_value(parsed: Response, now: SystemTime) -> Result<Fetched> {
             ))
         }
     };
-    let lease = (!parsed.lease_id.is_empty() || parsed.lease_duration > 0).then(|| Lease {
+    // KV v1 answers carry a lease_duration (a refresh hint) but no lease id:
+    // only a lease id makes a lease that can be renewed or revoked.
+    let lease = (!parsed.lease_id.is_empty()).then_some(Lease {
         id: parsed.lease_id,
         duration_secs: parsed.lease_duration,
         renewable: parsed.renewable,

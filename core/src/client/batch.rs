@@ -42,7 +42,7 @@ impl Client {
         for (i, p) in parsed.iter().enumerate() {
             let Ok(p) = p else { continue };
             let r = &p.reference;
-            if let Some(hit) = self.from_cache(r, &p.key) {
+            if let Some(hit) = self.cached_answer(r, &p.key) {
                 answers[i] = Some(hit);
                 continue;
             }

@@ -277,7 +277,7 @@ impl Client {
     /// A hit that is due for refresh starts the background refresh here too.
     pub fn get_cached(&self, reference: &str) -> Option<Result<Secret>> {
         let parsed = self.inner.memo.parse(reference).ok()?;
-        let result = match self.from_cache(&parsed.reference, &parsed.key)? {
+        let result = match self.cached_answer(&parsed.reference, &parsed.key)? {
             Ok(fetched) => cut(&parsed, fetched),
             Err(e) => Err(e.for_reference(reference)),
         };
@@ -324,7 +324,7 @@ impl Client {
     }
 
     /// The cache's answer, if it has one; starts a due background refresh.
-    fn from_cache(&self, r: &Reference, key: &CacheKey) -> Option<Result<Arc<Fetched>>> {
+    fn cached_answer(&self, r: &Reference, key: &CacheKey) -> Option<Result<Arc<Fetched>>> {
         let inner = &self.inner;
         match inner.cache.lookup(key, inner.rt.clock.now()) {
             Lookup::Fresh { value, refresh } => {
@@ -350,7 +350,7 @@ impl Client {
     }
 
     async fn fetched(&self, r: &Reference, key: &CacheKey) -> Result<Arc<Fetched>> {
-        if let Some(answer) = self.from_cache(r, key) {
+        if let Some(answer) = self.cached_answer(r, key) {
             return answer;
         }
         Counters::bump(&self.inner.counters.misses);

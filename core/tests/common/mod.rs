@@ -1,6 +1,7 @@
 //! A scripted Vault transport for deterministic client tests: it answers the
 //! KV v2 mount preflight itself, counts data reads, and can hold reads at a gate.
 
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly by design
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
