@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -31,7 +32,12 @@ pub struct Fetched {
     pub(crate) lease: Option<Lease>,
     /// `#field` values already cut from `value`, so a hit does not re-parse JSON.
     fields: Mutex<HashMap<String, Arc<Zeroizing<Vec<u8>>>>>,
+    /// Unique per backend read in this process: lets a binding keep the
+    /// wrapper it made for a read and know when a newer read replaced it.
+    pub(crate) serial: u64,
 }
+
+static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
 
 impl Fetched {
     pub fn new(value: Vec<u8>, version: Option<String>, fetched_at: SystemTime) -> Self {
@@ -41,6 +47,7 @@ impl Fetched {
             fetched_at,
             lease: None,
             fields: Mutex::new(HashMap::new()),
+            serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -139,6 +146,11 @@ impl Secret {
     /// When the backend read that produced this value happened.
     pub fn fetched_at(&self) -> SystemTime {
         self.source.fetched_at
+    }
+
+    /// Which backend read this value came from (see `Client::cached_serial`).
+    pub fn serial(&self) -> u64 {
+        self.source.serial
     }
 
     pub fn lease(&self) -> Option<&Lease> {

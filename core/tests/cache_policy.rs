@@ -322,3 +322,21 @@ async fn ttl_jitter_spreads_expiry_within_its_bounds() {
     clock.advance(Duration::from_secs(11));
     assert_eq!(expired_by(&c), 200, "all by 110%");
 }
+
+#[tokio::test]
+async fn cached_serial_names_the_read_a_hit_would_return() {
+    let (vault, knobs) = knobbed();
+    let c = client(vault, ManualClock::new()).await;
+    assert_eq!(c.cached_serial("vault:secret/app"), None, "a miss");
+    let first = c.get("vault:secret/app#v").await.unwrap();
+    assert_eq!(c.cached_serial("vault:secret/app"), Some(first.serial()));
+    assert_eq!(
+        c.cached_serial("vault:secret/app?ttl=9s#other"),
+        Some(first.serial())
+    );
+    knobs.version.store(2, Ordering::SeqCst);
+    let second = c.refresh("vault:secret/app").await.unwrap();
+    assert_ne!(second.serial(), first.serial());
+    assert_eq!(c.cached_serial("vault:secret/app#v"), Some(second.serial()));
+    assert_eq!(c.cached_serial("not a reference"), None);
+}

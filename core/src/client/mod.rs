@@ -284,6 +284,18 @@ impl Client {
         Some(result)
     }
 
+    /// The serial of the backend read a cache hit would answer with, or `None`
+    /// when `get` is needed. A binding that kept the wrapper it built for that
+    /// serial can hand it out again without building a new one. Counts as a
+    /// hit and starts a due refresh, exactly like `get_cached`.
+    pub fn cached_serial(&self, reference: &str) -> Option<u64> {
+        let parsed = self.inner.memo.parse(reference).ok()?;
+        match self.cached_answer(&parsed.reference, &parsed.key)? {
+            Ok(fetched) => Some(fetched.serial),
+            Err(_) => None,
+        }
+    }
+
     /// Read from the backend now, whatever the cache holds (e.g. after the
     /// database rejected a password), and cache the result.
     pub async fn refresh(&self, reference: &str) -> Result<Secret> {
