@@ -209,6 +209,19 @@ impl Cache {
         }
     }
 
+    /// Move the expiry of a leased entry after a renewal.
+    pub(crate) fn extend(&self, key: &CacheKey, expires_at: SystemTime) {
+        if let Some(Entry {
+            slot: Slot::Value(held),
+            ..
+        }) = self.lock().entries.get_mut(key)
+        {
+            held.timing.expires_at = expires_at;
+            held.timing.refresh_at = expires_at;
+            held.timing.stale_until = expires_at;
+        }
+    }
+
     /// Allow a new refresh of `key` (a background refresh could not start).
     pub(crate) fn refresh_abandoned(&self, key: &CacheKey) {
         if let Some(Entry {

@@ -19,6 +19,13 @@ pub enum EventKind {
     Error,
     /// Dropped to keep the cache within its size.
     Evicted,
+    /// A Vault lease (or the client's token) was renewed.
+    Renewed,
+    /// A leased secret was replaced by a new one before its lease ran out
+    /// (max_ttl reached, lease revoked, or the parent token replaced).
+    Rotated,
+    /// A lease ran out before it could be renewed or replaced.
+    Expired,
 }
 
 impl EventKind {
@@ -29,6 +36,9 @@ impl EventKind {
             EventKind::Changed => "changed",
             EventKind::Error => "error",
             EventKind::Evicted => "evicted",
+            EventKind::Renewed => "renewed",
+            EventKind::Rotated => "rotated",
+            EventKind::Expired => "expired",
         }
     }
 }
@@ -42,6 +52,33 @@ pub struct Event {
     pub new_version: Option<String>,
     pub error: Option<Error>,
     pub at: SystemTime,
+    /// For lease events: the lease now in force, and the one it replaced.
+    pub lease_id: Option<String>,
+    pub old_lease_id: Option<String>,
+    /// For rotations of credentials with a `username` field: new and old
+    /// usernames (never passwords).
+    pub username: Option<String>,
+    pub old_username: Option<String>,
+    /// For renewals: the lease's new duration in seconds.
+    pub ttl_secs: Option<u64>,
+}
+
+impl Event {
+    pub(crate) fn new(kind: EventKind, reference: String, at: SystemTime) -> Event {
+        Event {
+            kind,
+            reference,
+            old_version: None,
+            new_version: None,
+            error: None,
+            at,
+            lease_id: None,
+            old_lease_id: None,
+            username: None,
+            old_username: None,
+            ttl_secs: None,
+        }
+    }
 }
 
 pub type Listener = Arc<dyn Fn(&Event) + Send + Sync>;

@@ -28,6 +28,7 @@ mod stats;
 pub use aws_http::SdkHttp;
 pub use backends::aws::AwsSettings;
 pub use backends::vault::VaultSettings;
+pub use backends::vault_auth::{SecretSource, VaultAuth};
 pub use client::{Client, ClientBuilder, ClientSettings, MAX_VALUE_BYTES};
 pub use error::{Error, ErrorKind, Result};
 pub use events::{Event, EventKind};

@@ -30,6 +30,9 @@ pub struct Fetched {
     pub(crate) version: Option<String>,
     pub(crate) fetched_at: SystemTime,
     pub(crate) lease: Option<Lease>,
+    /// When to read again at the latest, for values without a lease that
+    /// still carry a TTL (static database roles, KV v1 with `ttl`).
+    pub(crate) ttl_hint: Option<std::time::Duration>,
     /// `#field` values already cut from `value`, so a hit does not re-parse JSON.
     fields: Mutex<HashMap<String, Arc<Zeroizing<Vec<u8>>>>>,
     /// Unique per backend read in this process: lets a binding keep the
@@ -46,6 +49,7 @@ impl Fetched {
             version,
             fetched_at,
             lease: None,
+            ttl_hint: None,
             fields: Mutex::new(HashMap::new()),
             serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
         }
@@ -64,6 +68,11 @@ impl Fetched {
 
     pub fn with_lease(mut self, lease: Option<Lease>) -> Self {
         self.lease = lease;
+        self
+    }
+
+    pub fn with_ttl_hint(mut self, ttl: Option<std::time::Duration>) -> Self {
+        self.ttl_hint = ttl;
         self
     }
 }

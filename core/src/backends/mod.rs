@@ -4,3 +4,4 @@
 pub mod aws;
 pub mod local;
 pub mod vault;
+pub mod vault_auth;

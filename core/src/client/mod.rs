@@ -10,13 +10,17 @@ use std::time::Duration;
 use futures::future::{FutureExt, Shared};
 
 mod batch;
+mod lifecycle;
 mod memo;
+
+use lifecycle::Lifecycle;
 
 use memo::{ParseMemo, Parsed};
 
 use crate::backends::aws::{Aws, AwsSettings};
 use crate::backends::local;
 use crate::backends::vault::{Vault, VaultSettings};
+use crate::backends::vault_auth::VaultAuth;
 use crate::cache::{Cache, Lookup, Timing};
 use crate::error::{Error, Result};
 use crate::events::{Event, EventKind, Listeners};
@@ -55,6 +59,11 @@ pub struct ClientSettings {
     pub max_entries: usize,
     /// Bound on each backend request.
     pub timeout: Duration,
+    /// `close()` revokes the Vault leases this client holds.
+    pub revoke_on_close: bool,
+    /// Revoke a lease this long after its replacement was read; `None` lets
+    /// it run out by itself (connections opened with it keep working).
+    pub revoke_replaced_after: Option<Duration>,
 }
 
 impl Default for ClientSettings {
@@ -69,6 +78,8 @@ impl Default for ClientSettings {
             retry_max: Duration::from_secs(60),
             max_entries: 1024,
             timeout: Duration::from_secs(10),
+            revoke_on_close: true,
+            revoke_replaced_after: None,
         }
     }
 }
@@ -85,6 +96,7 @@ enum AwsSource {
 /// Builds a `Client`. Natively `Client::from_env()` is the usual way in.
 pub struct ClientBuilder {
     runtime: Option<Runtime>,
+    vault_auth: VaultAuth,
     spawner: Option<Arc<dyn Spawn>>,
     aws: AwsSource,
     vault: Option<VaultSettings>,
@@ -119,6 +131,12 @@ impl ClientBuilder {
 
     pub fn vault(mut self, settings: VaultSettings) -> Self {
         self.vault = Some(settings);
+        self
+    }
+
+    /// How the Vault client logs in (default: `VaultSettings::token` as given).
+    pub fn vault_auth(mut self, auth: VaultAuth) -> Self {
+        self.vault_auth = auth;
         self
     }
 
@@ -178,10 +196,15 @@ impl ClientBuilder {
             AwsSource::Environment => Some(Aws::from_env(&rt, settings.timeout).await),
         };
         let vault = match self.vault {
-            Some(v) if v.token.is_empty() => {
+            Some(v) if v.token.is_empty() && matches!(self.vault_auth, VaultAuth::Token) => {
                 return Err(Error::config("Vault is configured without a token"))
             }
-            Some(v) => Some(Vault::new(v, rt.clone(), settings.timeout)?),
+            Some(v) => Some(Vault::new(
+                v,
+                self.vault_auth,
+                rt.clone(),
+                settings.timeout,
+            )?),
             None => None,
         };
         #[cfg(not(target_arch = "wasm32"))]
@@ -196,10 +219,11 @@ impl ClientBuilder {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
-        Ok(Client {
+        let client = Client {
             inner: Arc::new(Inner {
                 cache: Cache::new(settings.max_entries),
                 memo: ParseMemo::new(settings.max_entries * 4),
+                lifecycle: Lifecycle::default(),
                 rng: Rng::new(seed),
                 rt,
                 spawner,
@@ -211,7 +235,9 @@ impl ClientBuilder {
                 listeners: Listeners::default(),
                 next_listener: AtomicU64::new(1),
             }),
-        })
+        };
+        client.start_lifecycle();
+        Ok(client)
     }
 }
 
@@ -219,6 +245,7 @@ type SharedFetch = Shared<BoxFuture<'static, Result<Arc<Fetched>>>>;
 
 struct Inner {
     rt: Runtime,
+    lifecycle: Lifecycle,
     memo: ParseMemo,
     spawner: Option<Arc<dyn Spawn>>,
     rng: Rng,
@@ -243,6 +270,7 @@ impl Client {
     pub fn builder() -> ClientBuilder {
         ClientBuilder {
             runtime: None,
+            vault_auth: VaultAuth::Token,
             spawner: None,
             aws: AwsSource::None,
             vault: None,
@@ -263,6 +291,7 @@ impl Client {
 
     /// The secret a reference names, from the cache when it is fresh.
     pub async fn get(&self, reference: &str) -> Result<Secret> {
+        self.drive_lifecycle();
         let parsed = self.inner.memo.parse(reference)?;
         let fetched = self
             .fetched(&parsed.reference, &parsed.key)
@@ -317,6 +346,65 @@ impl Client {
     /// Drop every cached value.
     pub fn clear(&self) {
         self.inner.cache.clear();
+    }
+
+    /// Stop renewing, and revoke the Vault leases this client holds (unless
+    /// `revoke_on_close` is off). Returns how many leases were revoked.
+    pub async fn close(&self) -> usize {
+        self.inner.close().await
+    }
+
+    /// Natively: one background task that wakes when lease or token work is
+    /// due (at least once a second), holding only a weak reference so a
+    /// dropped client stops it. On wasm reads drive the work instead.
+    fn start_lifecycle(&self) {
+        let (Some(spawner), Some(_)) = (&self.inner.spawner, &self.inner.vault) else {
+            return;
+        };
+        if cfg!(target_arch = "wasm32") {
+            return;
+        }
+        let weak = Arc::downgrade(&self.inner);
+        let clock = self.inner.rt.clock.clone();
+        spawner.spawn(Box::pin(async move {
+            loop {
+                let wait = {
+                    let Some(inner) = weak.upgrade() else { return };
+                    if inner.lifecycle.is_closed() {
+                        return;
+                    }
+                    inner.run_due().await;
+                    let now = inner.rt.clock.now();
+                    inner
+                        .lifecycle
+                        .next_due()
+                        .and_then(|at| at.duration_since(now).ok())
+                        .unwrap_or(Duration::from_secs(1))
+                        .min(Duration::from_secs(1))
+                };
+                clock.sleep(wait.max(Duration::from_millis(20))).await;
+            }
+        }));
+    }
+
+    /// On wasm, where no timer runs between requests, a read hands due
+    /// lease work to the spawner (which the host keeps alive with waitUntil).
+    fn drive_lifecycle(&self) {
+        if !cfg!(target_arch = "wasm32") {
+            return;
+        }
+        let Some(spawner) = &self.inner.spawner else {
+            return;
+        };
+        let due = self
+            .inner
+            .lifecycle
+            .next_due()
+            .is_some_and(|at| at <= self.inner.rt.clock.now());
+        if due {
+            let inner = self.inner.clone();
+            spawner.spawn(Box::pin(async move { inner.run_due().await }));
+        }
     }
 
     /// Counters since the client was built.
@@ -404,7 +492,10 @@ fn start_fetch(inner: Arc<Inner>, r: Reference, key: CacheKey) -> SharedFetch {
         inner.counters.backend_call(r.scheme);
         let result = fetch(&inner, &r).await.map(Arc::new);
         match &result {
-            Ok(value) => inner.stored(&key, r.ttl, value.clone()),
+            Ok(value) => {
+                inner.stored(&key, r.ttl, value.clone());
+                inner.track_lease(&key, &r, value);
+            }
             Err(error) => inner.failed(&key, error),
         }
         inner
@@ -435,15 +526,32 @@ impl Inner {
     /// Cache a value read from the backend and tell the listeners.
     fn stored(&self, key: &CacheKey, ttl: Option<Duration>, value: Arc<Fetched>) {
         let s = &self.settings;
-        let ttl = self.rng.jitter(ttl.unwrap_or(s.default_ttl), s.ttl_jitter);
-        if ttl.is_zero() {
-            return;
-        }
         let start = value.fetched_at;
-        let timing = Timing {
-            refresh_at: start + ttl.mul_f64(s.refresh_ahead.clamp(0.0, 1.0)),
-            expires_at: start + ttl,
-            stale_until: start + ttl + s.max_stale,
+        let timing = if let Some(lease) = &value.lease {
+            // A leased value lives as long as its lease, whatever the TTL:
+            // the lifecycle renews or replaces it, and an expired lease is
+            // never served (stale credentials do not log in).
+            let end = start + Duration::from_secs(lease.duration_secs);
+            Timing {
+                refresh_at: end,
+                expires_at: end,
+                stale_until: end,
+            }
+        } else {
+            let mut ttl = ttl.unwrap_or(s.default_ttl);
+            if let Some(hint) = value.ttl_hint.filter(|h| !h.is_zero()) {
+                // Re-read values with their own TTL before it runs out.
+                ttl = ttl.min(hint.mul_f64(0.85));
+            }
+            let ttl = self.rng.jitter(ttl, s.ttl_jitter);
+            if ttl.is_zero() {
+                return;
+            }
+            Timing {
+                refresh_at: start + ttl.mul_f64(s.refresh_ahead.clamp(0.0, 1.0)),
+                expires_at: start + ttl,
+                stale_until: start + ttl + s.max_stale,
+            }
         };
         let new_version = value.version.clone();
         let (old, evicted) = self.cache.store(key.clone(), value.clone(), timing);
@@ -454,19 +562,15 @@ impl Inner {
             }
             Some(_) => EventKind::Refreshed,
         };
-        self.emit(
-            kind,
-            key,
-            old.and_then(|o| o.version.clone()),
-            new_version,
-            None,
-        );
+        let mut event = self.event(kind, key);
+        event.old_version = old.and_then(|o| o.version.clone());
+        event.new_version = new_version;
+        self.emit(event);
         if let Some(evicted) = evicted {
-            self.emit(EventKind::Evicted, &evicted, None, None, None);
+            self.emit(self.event(EventKind::Evicted, &evicted));
         }
     }
 
-    /// Record a failed read (backoff, negative cache) and tell the listeners.
     /// Record a failed read (backoff, negative cache) and tell the listeners.
     fn failed(&self, key: &CacheKey, error: &Error) {
         Counters::bump(&self.counters.errors);
@@ -479,34 +583,20 @@ impl Inner {
         let evicted = self
             .cache
             .record_failure(key, error, retry_in, now, now + s.negative_ttl);
-        self.emit(
-            EventKind::Error,
-            key,
-            None,
-            None,
-            Some(error.clone().for_reference(&key.to_string())),
-        );
+        let mut event = self.event(EventKind::Error, key);
+        event.error = Some(error.clone().for_reference(&key.to_string()));
+        self.emit(event);
         if let Some(evicted) = evicted {
-            self.emit(EventKind::Evicted, &evicted, None, None, None);
+            self.emit(self.event(EventKind::Evicted, &evicted));
         }
     }
 
-    fn emit(
-        &self,
-        kind: EventKind,
-        key: &CacheKey,
-        old_version: Option<String>,
-        new_version: Option<String>,
-        error: Option<Error>,
-    ) {
-        self.listeners.emit(Event {
-            kind,
-            reference: key.to_string(),
-            old_version,
-            new_version,
-            error,
-            at: self.rt.clock.now(),
-        });
+    fn event(&self, kind: EventKind, key: &CacheKey) -> Event {
+        Event::new(kind, key.to_string(), self.rt.clock.now())
+    }
+
+    fn emit(&self, event: Event) {
+        self.listeners.emit(event);
     }
 }
 

@@ -1,0 +1,419 @@
+//! The Vault lifecycle: every leased read is tracked and renewed at about two
+//! thirds of its lease; when a renewal comes back shorter than asked (max_ttl
+//! is near), the lease was revoked, or the token that owned it was replaced,
+//! a replacement is read while the old lease is still valid and a `rotated`
+//! event carries old and new lease ids and usernames. The client's token is
+//! renewed the same way and, when it cannot be renewed any more, the client
+//! logs in again and replaces the leases the old token owned.
+//!
+//! The arithmetic and the bookkeeping are here; `run_due` performs what is
+//! due. Natively a background task calls it (holding only a weak reference,
+//! so a dropped client stops it); on wasm, where no timer may outlive a
+//! request, reads call it through the client's spawner.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use super::{Client, Inner};
+use crate::error::{Error, ErrorKind};
+use crate::events::EventKind;
+use crate::policy::backoff;
+use crate::reference::{CacheKey, Reference};
+use crate::secret::{Fetched, Lease};
+
+/// Renew at this fraction of a lease or token TTL.
+const RENEW_AT: f64 = 2.0 / 3.0;
+/// Never schedule lease work closer together than this.
+const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// Retries stop this long before expiry: past it, a renewal cannot help.
+const EXPIRY_MARGIN: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Renew,
+    Replace,
+}
+
+struct Tracked {
+    reference: Reference,
+    lease: Lease,
+    username: Option<String>,
+    /// What each renewal asks for: the lease's first duration.
+    increment: Duration,
+    expires_at: SystemTime,
+    next_at: SystemTime,
+    action: Action,
+    failures: u32,
+    busy: bool,
+}
+
+#[derive(Default)]
+struct State {
+    leases: HashMap<CacheKey, Tracked>,
+    token_failures: u32,
+    token_retry_at: Option<SystemTime>,
+    token_busy: bool,
+    /// Replaced leases and when to revoke them (with `revoke_replaced_after`).
+    retiring: Vec<(String, SystemTime)>,
+    closed: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct Lifecycle {
+    state: Mutex<State>,
+}
+
+impl Lifecycle {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// When something is next due, if anything is tracked.
+    pub(crate) fn next_due(&self) -> Option<SystemTime> {
+        let state = self.lock();
+        let leases = state.leases.values().filter(|t| !t.busy).map(|t| t.next_at);
+        let retiring = state.retiring.iter().map(|(_, at)| *at);
+        leases.chain(retiring).chain(state.token_retry_at).min()
+    }
+}
+
+/// The username of a credential, for rotation events (never the password).
+fn username_of(value: &Fetched) -> Option<String> {
+    let name = value.field("username").ok()?;
+    String::from_utf8(name.to_vec()).ok()
+}
+
+impl Inner {
+    /// Track a leased read; when it replaces a tracked lease of the same key,
+    /// that is a rotation.
+    pub(super) fn track_lease(&self, key: &CacheKey, reference: &Reference, value: &Fetched) {
+        let Some(lease) = value.lease.clone() else {
+            return;
+        };
+        let now = self.rt.clock.now();
+        let duration = Duration::from_secs(lease.duration_secs);
+        let tracked = Tracked {
+            reference: reference.clone(),
+            username: username_of(value),
+            increment: duration,
+            expires_at: value.fetched_at + duration,
+            next_at: self.renew_point(now, duration, lease.renewable),
+            action: if lease.renewable {
+                Action::Renew
+            } else {
+                Action::Replace
+            },
+            lease,
+            failures: 0,
+            busy: false,
+        };
+        let mut state = self.lifecycle.lock();
+        let old = state.leases.insert(key.clone(), tracked);
+        let Some(old) = old.filter(|o| o.lease.id != value.lease.as_ref().map_or("", |l| &l.id))
+        else {
+            return;
+        };
+        if let Some(grace) = self.settings.revoke_replaced_after {
+            state.retiring.push((old.lease.id.clone(), now + grace));
+        }
+        let new = &state.leases[key];
+        let mut event = self.event(EventKind::Rotated, key);
+        event.lease_id = Some(new.lease.id.clone());
+        event.old_lease_id = Some(old.lease.id);
+        event.username = new.username.clone();
+        event.old_username = old.username;
+        drop(state);
+        self.emit(event);
+    }
+
+    /// When to act on a lease of `duration` granted at `now`: renew at two
+    /// thirds (jittered); a lease that cannot be renewed is replaced at 85 %.
+    fn renew_point(&self, now: SystemTime, duration: Duration, renewable: bool) -> SystemTime {
+        let fraction = if renewable { RENEW_AT } else { 0.85 };
+        let at = self
+            .rng
+            .jitter(duration.mul_f64(fraction), self.settings.ttl_jitter / 2.0);
+        now + at.max(MIN_INTERVAL.min(duration / 2))
+    }
+
+    /// Do whatever lease and token work is due now.
+    pub(crate) async fn run_due(self: &Arc<Inner>) {
+        let Some(vault) = self.vault.clone() else {
+            return;
+        };
+        if self.lifecycle.is_closed() {
+            return;
+        }
+        self.token_work(&vault).await;
+        let now = self.rt.clock.now();
+        let due: Vec<(CacheKey, Reference, Action, String, Duration, SystemTime)> = {
+            let mut state = self.lifecycle.lock();
+            state
+                .leases
+                .iter_mut()
+                .filter(|(_, t)| !t.busy && t.next_at <= now)
+                .map(|(k, t)| {
+                    t.busy = true;
+                    (
+                        k.clone(),
+                        t.reference.clone(),
+                        t.action,
+                        t.lease.id.clone(),
+                        t.increment,
+                        t.expires_at,
+                    )
+                })
+                .collect()
+        };
+        for (key, reference, action, lease_id, increment, expires_at) in due {
+            if now >= expires_at {
+                self.expired(&key);
+                continue;
+            }
+            match action {
+                Action::Renew => self.renew(&vault, &key, &lease_id, increment).await,
+                Action::Replace => self.replace(&key, &reference).await,
+            }
+        }
+        let retiring: Vec<String> = {
+            let mut state = self.lifecycle.lock();
+            let (due, later): (Vec<_>, Vec<_>) =
+                state.retiring.drain(..).partition(|(_, at)| *at <= now);
+            state.retiring = later;
+            due.into_iter().map(|(id, _)| id).collect()
+        };
+        for id in retiring {
+            // Best effort: a lease that already ran out is fine too.
+            let _ = vault.revoke_lease(&id).await;
+        }
+    }
+
+    async fn renew(
+        &self,
+        vault: &crate::backends::vault::Vault,
+        key: &CacheKey,
+        lease_id: &str,
+        increment: Duration,
+    ) {
+        Counters::bump(&self.counters.refreshes);
+        self.counters.backend_call(crate::reference::Scheme::Vault);
+        let result = vault.renew_lease(lease_id, increment).await;
+        let now = self.rt.clock.now();
+        let mut state = self.lifecycle.lock();
+        let Some(t) = state.leases.get_mut(key).filter(|t| t.lease.id == lease_id) else {
+            return;
+        };
+        t.busy = false;
+        match result {
+            Ok(renewal) => {
+                t.failures = 0;
+                t.expires_at = now + renewal.duration;
+                self.cache.extend(key, t.expires_at);
+                // Shorter than asked: max_ttl is near. Read the replacement
+                // now, while the old lease still has `duration` to run.
+                let truncated = renewal.duration + MIN_INTERVAL < t.increment || !renewal.renewable;
+                if truncated {
+                    t.action = Action::Replace;
+                    t.next_at = now;
+                } else {
+                    t.next_at = self.renew_point(now, renewal.duration, true);
+                }
+                let mut event = self.event(EventKind::Renewed, key);
+                event.lease_id = Some(lease_id.to_owned());
+                event.username = t.username.clone();
+                event.ttl_secs = Some(renewal.duration.as_secs());
+                drop(state);
+                self.emit(event);
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::LeaseExpired | ErrorKind::AccessDenied | ErrorKind::Auth
+                ) =>
+            {
+                // Revoked behind our back (or our token lost access): replace at once.
+                t.action = Action::Replace;
+                t.next_at = now;
+                drop(state);
+                self.lease_error(key, e);
+            }
+            Err(e) => {
+                t.failures += 1;
+                t.next_at = self.retry_point(now, t.failures, t.expires_at);
+                drop(state);
+                self.lease_error(key, e);
+            }
+        }
+    }
+
+    async fn replace(self: &Arc<Inner>, key: &CacheKey, reference: &Reference) {
+        let client = Client {
+            inner: self.clone(),
+        };
+        // The read goes through the single-flight path; `stored` then calls
+        // `track_lease`, which swaps the tracked lease and emits `rotated`.
+        let result = client.shared_fetch(reference, key.clone()).await;
+        let now = self.rt.clock.now();
+        let mut state = self.lifecycle.lock();
+        let Some(t) = state.leases.get_mut(key) else {
+            return;
+        };
+        t.busy = false;
+        if let Err(e) = result {
+            t.failures += 1;
+            t.next_at = self.retry_point(now, t.failures, t.expires_at);
+            drop(state);
+            self.lease_error(key, e);
+        }
+    }
+
+    /// Next retry after `failures` failures: capped exponential backoff with
+    /// jitter, never past expiry: when the backoff would overshoot, one last
+    /// try just before expiry, and after that nothing until the lease ends
+    /// (no retry burst at the deadline).
+    fn retry_point(&self, now: SystemTime, failures: u32, expires_at: SystemTime) -> SystemTime {
+        let s = &self.settings;
+        let wait = self
+            .rng
+            .jitter(backoff(failures, s.retry_base, s.retry_max), s.ttl_jitter);
+        let last = expires_at.checked_sub(EXPIRY_MARGIN).unwrap_or(expires_at);
+        if now + wait <= last {
+            now + wait
+        } else if last > now + EXPIRY_MARGIN / 2 {
+            last
+        } else {
+            expires_at
+        }
+    }
+
+    fn lease_error(&self, key: &CacheKey, error: Error) {
+        Counters::bump(&self.counters.errors);
+        let mut event = self.event(EventKind::Error, key);
+        event.error = Some(error.for_reference(&key.to_string()));
+        self.emit(event);
+    }
+
+    fn expired(&self, key: &CacheKey) {
+        let old = self.lifecycle.lock().leases.remove(key);
+        self.cache.remove(key);
+        let mut event = self.event(EventKind::Expired, key);
+        event.lease_id = old.as_ref().map(|t| t.lease.id.clone());
+        event.username = old.and_then(|t| t.username);
+        self.emit(event);
+    }
+
+    /// Renew the token at two thirds of its TTL; when it cannot be renewed
+    /// (or comes back short: max TTL near) log in again if the auth method
+    /// allows, then replace every lease the old token owned — Vault revokes
+    /// a token's leases with it.
+    async fn token_work(&self, vault: &crate::backends::vault::Vault) {
+        let now = self.rt.clock.now();
+        let Some(mut info) = vault.token_info() else {
+            return;
+        };
+        if !info.known {
+            vault.lookup_token().await;
+            match vault.token_info() {
+                Some(i) => info = i,
+                None => return,
+            }
+        }
+        if info.ttl.is_zero() {
+            return;
+        }
+        {
+            let mut state = self.lifecycle.lock();
+            let due_at = state
+                .token_retry_at
+                .unwrap_or(info.obtained_at + info.ttl.mul_f64(RENEW_AT));
+            if state.token_busy || now < due_at {
+                return;
+            }
+            state.token_busy = true;
+        }
+        let short = |granted: Duration| granted + MIN_INTERVAL < info.requested;
+        let outcome = if info.renewable {
+            match vault.renew_token().await {
+                Ok(renewed) if !short(renewed.ttl) => Ok(false),
+                Ok(_) | Err(_) if vault.can_login() => vault.login().await.map(|_| true),
+                Ok(_) => Ok(false),
+                Err(e) => Err(e),
+            }
+        } else if vault.can_login() {
+            vault.login().await.map(|_| true)
+        } else {
+            Err(Error::new(
+                ErrorKind::Auth,
+                "the Vault token cannot be renewed and will expire",
+            ))
+        };
+        let token_key = CacheKey {
+            scheme: crate::reference::Scheme::Vault,
+            path: "auth/token/self".into(),
+            version: None,
+            stage: None,
+        };
+        let mut state = self.lifecycle.lock();
+        state.token_busy = false;
+        match outcome {
+            Ok(logged_in) => {
+                state.token_failures = 0;
+                state.token_retry_at = None;
+                if logged_in {
+                    for t in state.leases.values_mut() {
+                        t.action = Action::Replace;
+                        t.next_at = now;
+                    }
+                }
+                drop(state);
+                self.emit(self.event(EventKind::Renewed, &token_key));
+            }
+            Err(e) => {
+                state.token_failures += 1;
+                let expires_at = info.obtained_at + info.ttl;
+                state.token_retry_at =
+                    Some(self.retry_point(now, state.token_failures, expires_at));
+                drop(state);
+                self.lease_error(&token_key, e);
+            }
+        }
+    }
+
+    /// Stop the lifecycle and revoke the leases this client holds (when
+    /// `revoke_on_close`); returns how many were revoked.
+    pub(super) async fn close(&self) -> usize {
+        let (leases, retiring) = {
+            let mut state = self.lifecycle.lock();
+            state.closed = true;
+            let leases: Vec<(CacheKey, String)> =
+                state.leases.drain().map(|(k, t)| (k, t.lease.id)).collect();
+            let retiring: Vec<String> = state.retiring.drain(..).map(|(id, _)| id).collect();
+            (leases, retiring)
+        };
+        let Some(vault) = self.vault.clone() else {
+            return 0;
+        };
+        let mut revoked = 0;
+        if self.settings.revoke_on_close {
+            for (key, id) in leases.iter() {
+                self.cache.remove(key);
+                if vault.revoke_lease(id).await.is_ok() {
+                    revoked += 1;
+                }
+            }
+            for id in retiring {
+                if vault.revoke_lease(&id).await.is_ok() {
+                    revoked += 1;
+                }
+            }
+        }
+        revoked
+    }
+}
+
+use crate::stats::Counters;
