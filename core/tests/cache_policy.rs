@@ -340,3 +340,22 @@ async fn cached_serial_names_the_read_a_hit_would_return() {
     assert_eq!(c.cached_serial("vault:secret/app#v"), Some(second.serial()));
     assert_eq!(c.cached_serial("not a reference"), None);
 }
+
+#[tokio::test]
+async fn a_read_abandoned_by_its_host_is_not_joined_forever() {
+    let (vault, _) = knobbed();
+    let clock = ManualClock::new();
+    let c = client(vault.clone(), clock.clone()).await;
+    // A read that never completes (its host dropped the request's I/O)...
+    let open = vault.close_gate();
+    let stuck = c.clone();
+    let abandoned = tokio::spawn(async move { stuck.get("vault:secret/app").await });
+    settle().await;
+    abandoned.abort();
+    std::mem::forget(open);
+    vault.open_gate();
+    // ...is not joined once it is older than twice the request timeout.
+    clock.advance(Duration::from_secs(11));
+    assert_eq!(version_of(&c, "vault:secret/app").await, "1");
+    assert_eq!(vault.reads(), 2);
+}

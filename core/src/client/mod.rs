@@ -231,6 +231,7 @@ impl ClientBuilder {
                 vault,
                 settings,
                 in_flight: Mutex::new(HashMap::new()),
+                next_read: AtomicU64::new(1),
                 counters: Counters::default(),
                 listeners: Listeners::default(),
                 next_listener: AtomicU64::new(1),
@@ -242,6 +243,13 @@ impl ClientBuilder {
 }
 
 type SharedFetch = Shared<BoxFuture<'static, Result<Arc<Fetched>>>>;
+
+/// A backend read under way, shared by every caller that misses its key.
+struct InFlight {
+    id: u64,
+    started: std::time::SystemTime,
+    read: SharedFetch,
+}
 
 struct Inner {
     rt: Runtime,
@@ -257,7 +265,8 @@ struct Inner {
     cache: Cache,
     settings: ClientSettings,
     /// Backend reads under way, shared by every caller that misses the same key.
-    in_flight: Mutex<HashMap<CacheKey, SharedFetch>>,
+    in_flight: Mutex<HashMap<CacheKey, InFlight>>,
+    next_read: AtomicU64,
 }
 
 /// Reads secrets. Cheap to clone: clones share one cache and one set of backends.
@@ -472,22 +481,35 @@ impl Client {
     }
 
     /// Join the backend read under way for `key`, or start one.
+    /// A read older than twice the request timeout is not joined: on the
+    /// edge a host may drop a request's pending work (its fetch and the timer
+    /// that would time it out), and joining that read would wait forever.
     fn shared_fetch(&self, r: &Reference, key: CacheKey) -> SharedFetch {
-        let mut in_flight = self
-            .inner
-            .in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        in_flight
-            .entry(key.clone())
-            .or_insert_with(|| start_fetch(self.inner.clone(), r.clone(), key))
-            .clone()
+        let inner = &self.inner;
+        let now = inner.rt.clock.now();
+        let mut in_flight = inner.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(f) = in_flight.get(&key) {
+            if now < f.started + inner.settings.timeout * 2 {
+                return f.read.clone();
+            }
+        }
+        let id = inner.next_read.fetch_add(1, Ordering::Relaxed);
+        let read = start_fetch(inner.clone(), r.clone(), key.clone(), id);
+        in_flight.insert(
+            key,
+            InFlight {
+                id,
+                started: now,
+                read: read.clone(),
+            },
+        );
+        read
     }
 }
 
 /// One backend read whose result lands in the cache and the event stream; it
 /// removes itself from `in_flight` when done, whoever is polling it.
-fn start_fetch(inner: Arc<Inner>, r: Reference, key: CacheKey) -> SharedFetch {
+fn start_fetch(inner: Arc<Inner>, r: Reference, key: CacheKey, id: u64) -> SharedFetch {
     let fut: BoxFuture<'static, Result<Arc<Fetched>>> = Box::pin(async move {
         inner.counters.backend_call(r.scheme);
         let result = fetch(&inner, &r).await.map(Arc::new);
@@ -498,11 +520,11 @@ fn start_fetch(inner: Arc<Inner>, r: Reference, key: CacheKey) -> SharedFetch {
             }
             Err(error) => inner.failed(&key, error),
         }
-        inner
-            .in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&key);
+        let mut in_flight = inner.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        if in_flight.get(&key).is_some_and(|f| f.id == id) {
+            in_flight.remove(&key);
+        }
+        drop(in_flight);
         result
     });
     fut.shared()
