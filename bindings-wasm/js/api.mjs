@@ -107,9 +107,37 @@ export class Secret {
   }
 }
 
+// Bound on the Secrets `get` keeps for reuse (one per reference string).
+const MEMO_LIMIT = 4096;
+
+// Calls an event callback; what it throws (or an async callback rejects
+// with) is reported, never passed back into the client's operation.
+function notify(callback, event) {
+  try {
+    const returned = callback(event);
+    if (typeof returned?.then === 'function') {
+      returned.then(undefined, reportCallbackError);
+    }
+  } catch (e) {
+    reportCallbackError(e);
+  }
+}
+
+function reportCallbackError(e) {
+  if (typeof globalThis.reportError === 'function') {
+    globalThis.reportError(e); // workerd, Deno, browsers: reports, does not throw
+  } else {
+    console.error('secretkit: an onEvent callback threw:', e);
+  }
+}
+
 /** Reads secrets from AWS SSM / Secrets Manager and Vault / OpenBao, with a cache. */
 export class Client {
   #native;
+  // reference → { serial, secret }: the Secret built for the backend read a
+  // cache hit answers with, handed out again while that read is the one cached.
+  #memo = new Map();
+  #callbacks = new Set();
 
   constructor(config = {}) {
     this.#native = call(() => new native.NativeClient(config));
@@ -124,21 +152,114 @@ export class Client {
 
   /** The secret a reference names; a fresh cache hit is answered without a backend round trip. */
   async get(reference) {
-    const hit = call(() => this.#native.getCached(reference));
-    if (hit !== undefined) {
-      return new Secret(INTERNAL, hit);
+    const memo = this.#memo.get(reference);
+    const hit = call(() => this.#native.getCached(reference, memo?.serial));
+    if (hit === true) {
+      return memo.secret;
     }
-    return new Secret(INTERNAL, await settle(this.#native.get(reference)));
+    return this.#remember(reference, hit ?? (await settle(this.#native.get(reference))));
+  }
+
+  /** Read from the backend now, whatever the cache holds, and cache the result. */
+  async refresh(reference) {
+    return this.#remember(reference, await settle(this.#native.refresh(reference)));
+  }
+
+  /**
+   * Read many references with as few backend calls as the APIs allow. Rejects
+   * with the first error, or with `{ settled: true }` puts each error in place.
+   */
+  async getMany(references, { settled = false } = {}) {
+    const iterable = typeof references?.[Symbol.iterator] === 'function' && typeof references !== 'string';
+    const list = iterable && !Array.isArray(references) ? Array.from(references) : references;
+    const answers = await settle(this.#native.getMany(list)); // refuses anything but an array
+    return answers.map((answer) => {
+      if (answer instanceof native.NativeSecret) {
+        return new Secret(INTERNAL, answer);
+      }
+      if (settled) {
+        return convert(answer);
+      }
+      throw convert(answer);
+    });
+  }
+
+  /** Load every secret under `ssm:/prefix/` or `asm:prefix/` into the cache; resolves to the count. */
+  async prefetch(prefix) {
+    return settle(this.#native.prefetch(prefix));
   }
 
   /** Drop the cached value of a reference (any `#field` of it). */
   invalidate(reference) {
     call(() => this.#native.invalidate(reference));
+    this.#memo.delete(reference);
   }
 
   /** Drop every cached value. */
   clear() {
     call(() => this.#native.clear());
+    this.#memo.clear();
+  }
+
+  /** Counters since the client was built. */
+  stats() {
+    return call(() => this.#native.stats());
+  }
+
+  /**
+   * Call `callback` with every cache event ({ kind, reference, oldVersion,
+   * newVersion, error, at }); returns a function that unsubscribes it.
+   */
+  onEvent(callback) {
+    if (typeof callback !== 'function') {
+      throw new TypeError('onEvent takes a function');
+    }
+    const entry = (event) => callback(event); // its own identity: subscribing twice is twice
+    this.#callbacks.add(entry);
+    if (this.#callbacks.size === 1) {
+      const ref = typeof WeakRef === 'function' ? new WeakRef(this) : { deref: () => this };
+      this.#native.setEventHandler(Client.#handler(ref));
+    }
+    return () => {
+      if (this.#callbacks.delete(entry) && this.#callbacks.size === 0) {
+        this.#native.setEventHandler(null);
+      }
+    };
+  }
+
+  /**
+   * Resolves (never rejects) when every background task started so far (refresh
+   * ahead) has finished. On an edge runtime: `ctx.waitUntil(client.backgroundWork())`.
+   */
+  backgroundWork() {
+    return this.#native.backgroundWork();
+  }
+
+  // The native side holds the handler, which must not keep an otherwise
+  // unused client (and its cache) alive: so a WeakRef, in a closure of its
+  // own (closures of one scope share what they capture). workerd has no
+  // WeakRef (nor the FinalizationRegistry that frees native objects), so
+  // there nothing is collected anyway.
+  static #handler(ref) {
+    return (events) => ref.deref()?.#dispatch(events);
+  }
+
+  #dispatch(events) {
+    for (const event of events) {
+      event.error = event.error === null ? null : convert(event.error);
+      for (const callback of [...this.#callbacks]) {
+        notify(callback, event);
+      }
+    }
+  }
+
+  #remember(reference, nativeSecret) {
+    const secret = new Secret(INTERNAL, nativeSecret);
+    if (this.#memo.size >= MEMO_LIMIT) {
+      this.#memo.clear();
+    }
+    this.#memo.set(reference, { serial: nativeSecret.serial, secret });
+    return secret;
   }
 
   get [Symbol.toStringTag]() {

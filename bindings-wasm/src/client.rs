@@ -1,26 +1,29 @@
 //! `Client` for JS: a newtype over the core client with one-line delegating
-//! methods.
+//! methods, plus the event queue and background-task tracking of
+//! background.rs.
 //!
 //! The core's `ClientBuilder::build()` is async, but with explicit settings it
 //! finishes on its first poll, so the constructor polls it once and `new
 //! Client(config)` is ready at once (and config errors throw right there). If
 //! a future core ever awaits during build, the pending build is kept and
-//! `get` / `ready` await it: `new Client(...)` then `await client.get(...)`
+//! every async method awaits it: `new Client(...)` then `await client.get(...)`
 //! works either way.
 
+use std::future::Future;
 use std::sync::Arc;
 
-use futures::future::{FutureExt, LocalBoxFuture, Shared};
-use js_sys::Promise;
-use secretkit::{Client, Runtime};
+use futures::future::{join_all, FutureExt, LocalBoxFuture, Shared};
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use secretkit::{Client, Error, ErrorKind, Runtime, Stats};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::error::{reference_arg, to_js};
+use crate::background::{Background, LocalSpawner};
+use crate::error::{not_a_string, reference_arg, to_js};
 use crate::runtime::{FetchTransport, JsClock};
 use crate::secret::WasmSecret;
 
-type Build = Shared<LocalBoxFuture<'static, Result<Client, secretkit::Error>>>;
+type Build = Shared<LocalBoxFuture<'static, Result<Client, Error>>>;
 
 enum State {
     Ready(Client),
@@ -30,6 +33,7 @@ enum State {
 #[wasm_bindgen(js_name = NativeClient)]
 pub struct WasmClient {
     state: State,
+    background: Arc<Background>,
 }
 
 #[wasm_bindgen(js_class = NativeClient)]
@@ -43,50 +47,112 @@ impl WasmClient {
             }),
             clock: Arc::new(JsClock),
         };
-        let mut builder = Client::builder().runtime(runtime).settings(config.settings);
+        let background = Background::new();
+        let mut builder = Client::builder()
+            .runtime(runtime)
+            .spawner(Arc::new(LocalSpawner(background.clone())))
+            .settings(config.settings);
         if let Some(aws) = config.aws {
             builder = builder.aws(aws);
         }
         if let Some(vault) = config.vault {
             builder = builder.vault(vault);
         }
-        let mut build = builder.build().boxed_local();
+        let listener = background.clone();
+        let mut build = builder
+            .build()
+            .map(move |built| {
+                let client = built?;
+                client.subscribe(move |event| listener.queue(event));
+                Ok(client)
+            })
+            .boxed_local();
         let state = match (&mut build).now_or_never() {
             Some(built) => State::Ready(built.map_err(|e| to_js(&e))?),
             None => State::Building(build.shared()),
         };
-        Ok(WasmClient { state })
+        Ok(WasmClient { state, background })
     }
 
     /// Resolves once the client is built (at once unless the build awaits).
     pub fn ready(&self) -> Promise {
-        let client = self.client_later();
-        future_to_promise(async move {
-            client.await.map_err(|e| to_js(&e))?;
-            Ok(JsValue::UNDEFINED)
-        })
+        self.operation(|_| async { Ok(JsValue::UNDEFINED) })
     }
 
     /// A fresh cache hit, or `undefined` when `get` must ask the backend.
+    /// When the hit comes from the backend read `knownSerial` names, `true`
+    /// instead: the JS layer still holds the Secret it built for that read.
     #[wasm_bindgen(js_name = getCached)]
-    pub fn get_cached(&self, reference: JsValue) -> Result<Option<WasmSecret>, JsValue> {
+    pub fn get_cached(
+        &self,
+        reference: JsValue,
+        known_serial: Option<f64>,
+    ) -> Result<JsValue, JsValue> {
         let reference = reference_arg(&reference)?;
         let Some(client) = self.client_now()? else {
-            return Ok(None);
+            return Ok(JsValue::UNDEFINED);
         };
         match client.get_cached(&reference) {
-            Some(hit) => hit.map(|s| Some(WasmSecret(s))).map_err(|e| to_js(&e)),
-            None => Ok(None),
+            Some(Ok(hit)) if Some(hit.serial() as f64) == known_serial => Ok(JsValue::TRUE),
+            Some(Ok(hit)) => Ok(WasmSecret(hit).into()),
+            Some(Err(e)) => Err(to_js(&e)),
+            None => Ok(JsValue::UNDEFINED),
         }
     }
 
     pub fn get(&self, reference: JsValue) -> Promise {
-        let client = self.client_later();
-        future_to_promise(async move {
+        self.operation(move |client| async move {
             let reference = reference_arg(&reference)?;
-            let client = client.await.map_err(|e| to_js(&e))?;
-            match client.get(&reference).await {
-                Ok(secret) => Ok(WasmSecret(secret).into()),
+            secret(client.get(&reference).await)
+        })
+    }
+
+    /// Read from the backend now, whatever the cache holds, and cache it.
+    pub fn refresh(&self, reference: JsValue) -> Promise {
+        self.operation(move |client| async move {
+            let reference = reference_arg(&reference)?;
+            secret(client.refresh(&reference).await)
+        })
+    }
+
+    /// Resolves to an array holding, per reference, a NativeSecret or the
+    /// native error object (the JS layer decides whether to throw).
+    #[wasm_bindgen(js_name = getMany)]
+    pub fn get_many(&self, references: JsValue) -> Promise {
+        self.operation(move |client| async move {
+            let references: Array = references.dyn_into().map_err(|_| {
+                to_js(&Error::new(
+                    ErrorKind::InvalidReference,
+                    "getMany takes an array of references",
+                ))
+            })?;
+            let given: Vec<Option<String>> = references.iter().map(|r| r.as_string()).collect();
+            let strings: Vec<&str> = given.iter().flatten().map(String::as_str).collect();
+            let mut answers = client.get_many(&strings).await.into_iter();
+            let out: Array = given
+                .iter()
+                .map(|reference| match reference {
+                    None => not_a_string(),
+                    Some(_) => match answers.next() {
+                        Some(Ok(s)) => WasmSecret(s).into(),
+                        Some(Err(e)) => to_js(&e),
+                        None => to_js(&Error::new(
+                            ErrorKind::InvalidResponse,
+                            "get_many left this reference out",
+                        )),
+                    },
+                })
+                .collect();
+            Ok(out.into())
+        })
+    }
+
+    /// Load every secret under an `ssm:` / `asm:` prefix; resolves to the count.
+    pub fn prefetch(&self, prefix: JsValue) -> Promise {
+        self.operation(move |client| async move {
+            let prefix = reference_arg(&prefix)?;
+            match client.prefetch(&prefix).await {
+                Ok(loaded) => Ok(JsValue::from_f64(loaded as f64)),
                 Err(e) => Err(to_js(&e)),
             }
         })
@@ -109,6 +175,29 @@ impl WasmClient {
         }
         Ok(())
     }
+
+    /// `{ hits, misses, refreshes, staleServes, errors, backendCalls: { ssm, asm, vault, env, file } }`.
+    pub fn stats(&self) -> Result<JsValue, JsValue> {
+        let stats = self.client_now()?.map(Client::stats).unwrap_or_default();
+        Ok(stats_object(&stats))
+    }
+
+    /// The function events are handed to, as arrays; `null` stops queueing.
+    #[wasm_bindgen(js_name = setEventHandler)]
+    pub fn set_event_handler(&self, handler: Option<Function>) {
+        self.background.set_handler(handler);
+    }
+
+    /// Resolves (never rejects) once every background task started so far
+    /// has finished and its events were delivered.
+    #[wasm_bindgen(js_name = backgroundWork)]
+    pub fn background_work(&self) -> Promise {
+        let pending = self.background.pending();
+        future_to_promise(async move {
+            join_all(pending).await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
 }
 
 impl WasmClient {
@@ -124,11 +213,57 @@ impl WasmClient {
         }
     }
 
-    /// The client once built, as a future that owns what it needs.
-    fn client_later(&self) -> LocalBoxFuture<'static, Result<Client, secretkit::Error>> {
-        match &self.state {
+    /// `op` on the built client, as a promise; the events it caused are
+    /// delivered before the promise settles.
+    fn operation<F, Fut>(&self, op: F) -> Promise
+    where
+        F: FnOnce(Client) -> Fut + 'static,
+        Fut: Future<Output = Result<JsValue, JsValue>> + 'static,
+    {
+        let client = match &self.state {
             State::Ready(client) => futures::future::ready(Ok(client.clone())).boxed_local(),
             State::Building(build) => build.clone().boxed_local(),
-        }
+        };
+        let background = self.background.clone();
+        future_to_promise(async move {
+            let client = client.await.map_err(|e| to_js(&e))?;
+            let result = op(client).await;
+            background.deliver();
+            result
+        })
     }
+}
+
+fn secret(result: secretkit::Result<secretkit::Secret>) -> Result<JsValue, JsValue> {
+    result.map(|s| WasmSecret(s).into()).map_err(|e| to_js(&e))
+}
+
+fn stats_object(stats: &Stats) -> JsValue {
+    let object = |fields: &[(&str, JsValue)]| {
+        let out = Object::new();
+        for (key, value) in fields {
+            // Setting a property on a fresh plain object cannot fail.
+            let _ = Reflect::set(&out, &(*key).into(), value);
+        }
+        JsValue::from(out)
+    };
+    let n = |count: u64| JsValue::from_f64(count as f64);
+    let calls = &stats.backend_calls;
+    object(&[
+        ("hits", n(stats.hits)),
+        ("misses", n(stats.misses)),
+        ("refreshes", n(stats.refreshes)),
+        ("staleServes", n(stats.stale_serves)),
+        ("errors", n(stats.errors)),
+        (
+            "backendCalls",
+            object(&[
+                ("ssm", n(calls.ssm)),
+                ("asm", n(calls.asm)),
+                ("vault", n(calls.vault)),
+                ("env", n(calls.env)),
+                ("file", n(calls.file)),
+            ]),
+        ),
+    ])
 }

@@ -1,5 +1,6 @@
-//! The JS config object: `{ aws?, vault?, defaultTtl?, maxEntries?, timeout? }`
-//! (times in seconds). Unknown keys are refused so a typo such as
+//! The JS config object: `{ aws?, vault?, defaultTtl?, ttlJitter?,
+//! refreshAhead?, maxStale?, negativeTtl?, retryBase?, retryMax?, maxEntries?,
+//! timeout? }` (times in seconds, fractions as numbers in [0, 1]). Unknown keys are refused so a typo such as
 //! `defaultTTL` fails loudly instead of being ignored (checked by hand:
 //! serde-wasm-bindgen looks fields up by name, so `deny_unknown_fields`
 //! never sees the extra ones).
@@ -18,9 +19,29 @@ struct Config {
     aws: Option<AwsConfig>,
     vault: Option<VaultConfig>,
     default_ttl: Option<f64>,
+    ttl_jitter: Option<f64>,
+    refresh_ahead: Option<f64>,
+    max_stale: Option<f64>,
+    negative_ttl: Option<f64>,
+    retry_base: Option<f64>,
+    retry_max: Option<f64>,
     max_entries: Option<f64>,
     timeout: Option<f64>,
 }
+
+const KEYS: [&str; 11] = [
+    "aws",
+    "vault",
+    "defaultTtl",
+    "ttlJitter",
+    "refreshAhead",
+    "maxStale",
+    "negativeTtl",
+    "retryBase",
+    "retryMax",
+    "maxEntries",
+    "timeout",
+];
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -50,11 +71,7 @@ pub fn parse(value: JsValue) -> Result<Parsed, JsValue> {
     let config: Config = if value.is_undefined() || value.is_null() {
         Config::default()
     } else {
-        check_keys(
-            &value,
-            "",
-            &["aws", "vault", "defaultTtl", "maxEntries", "timeout"],
-        )?;
+        check_keys(&value, "", &KEYS)?;
         check_keys(
             &get(&value, "aws"),
             "aws.",
@@ -75,8 +92,27 @@ pub fn parse(value: JsValue) -> Result<Parsed, JsValue> {
             .map_err(|e| config_error(format!("invalid client config: {}", without_strings(&e))))?
     };
     let mut settings = ClientSettings::default();
-    if let Some(ttl) = config.default_ttl {
-        settings.default_ttl = seconds("defaultTtl", ttl)?;
+    let s = &mut settings;
+    let durations = [
+        ("defaultTtl", config.default_ttl, &mut s.default_ttl),
+        ("maxStale", config.max_stale, &mut s.max_stale),
+        ("negativeTtl", config.negative_ttl, &mut s.negative_ttl),
+        ("retryBase", config.retry_base, &mut s.retry_base),
+        ("retryMax", config.retry_max, &mut s.retry_max),
+    ];
+    for (name, value, field) in durations {
+        if let Some(value) = value {
+            *field = seconds(name, value)?;
+        }
+    }
+    let fractions = [
+        ("ttlJitter", config.ttl_jitter, &mut s.ttl_jitter),
+        ("refreshAhead", config.refresh_ahead, &mut s.refresh_ahead),
+    ];
+    for (name, value, field) in fractions {
+        if let Some(value) = value {
+            *field = fraction(name, value)?;
+        }
     }
     if let Some(n) = config.max_entries {
         if !(n.is_finite() && n >= 1.0 && n.fract() == 0.0) {
@@ -132,6 +168,15 @@ fn check_keys(object: &JsValue, prefix: &str, allowed: &[&str]) -> Result<(), Js
 fn seconds(name: &str, value: f64) -> Result<Duration, JsValue> {
     Duration::try_from_secs_f64(value)
         .map_err(|_| config_error(format!("{name} must be a non-negative number of seconds")))
+}
+
+/// A fraction of the TTL: 0 to 1 (a value such as 75 is a percentage by mistake).
+fn fraction(name: &str, value: f64) -> Result<f64, JsValue> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(config_error(format!("{name} must be a number from 0 to 1")))
+    }
 }
 
 /// serde quotes a string it did not expect (`invalid type: string "…"`);

@@ -22,10 +22,12 @@ pub fn config_error(message: impl Into<String>) -> JsValue {
 
 /// A reference argument that is not a string.
 pub fn reference_arg(value: &JsValue) -> Result<String, JsValue> {
-    value.as_string().ok_or_else(|| {
-        to_js(&Error::new(
-            ErrorKind::InvalidReference,
-            "a reference must be a string such as `ssm:/prod/myapp/db-password`",
-        ))
-    })
+    value.as_string().ok_or_else(not_a_string)
+}
+
+pub fn not_a_string() -> JsValue {
+    to_js(&Error::new(
+        ErrorKind::InvalidReference,
+        "a reference must be a string such as `ssm:/prod/myapp/db-password`",
+    ))
 }

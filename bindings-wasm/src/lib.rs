@@ -1,8 +1,10 @@
 //! secretkit for edge runtimes (Node, Cloudflare workerd, Deno) through
 //! wasm-bindgen. Thin: the runtime (fetch + timers) the core needs, type
-//! conversion and error mapping. The exports are `Native*`; the idiomatic
+//! conversion, error mapping, and delivering events and background work to
+//! the JS event loop (background.rs). The exports are `Native*`; the idiomatic
 //! JS API (`Client`, `Secret`, `SecretkitError`) is js/api.mjs on top.
 
+mod background;
 mod client;
 mod config;
 mod error;

@@ -57,6 +57,13 @@ impl WasmSecret {
         out.into()
     }
 
+    /// Which backend read the value came from (js/api.mjs reuses the Secret
+    /// of an unchanged cache hit). Exact: serials stay far below 2^53.
+    #[wasm_bindgen(getter)]
+    pub fn serial(&self) -> f64 {
+        self.0.serial() as f64
+    }
+
     /// `Secret(<ref>, <redacted>)`.
     pub fn redacted(&self) -> String {
         self.0.redacted()

@@ -1,8 +1,10 @@
 // Shared by the tests: the built package, the real servers' settings (from
 // the env file tests/servers.py writes) and assertion helpers.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { fileURLToPath } from 'node:url';
 
 export * from '../pkg/index.mjs';
 import { Client, SecretkitError } from '../pkg/index.mjs';
@@ -43,6 +45,28 @@ export function serverConfig() {
 export function serverClient(extra = {}) {
   return new Client({ ...serverConfig(), ...extra });
 }
+
+// boto3 from the repo's venv (scripts/install-deps.sh), configured by the
+// same AWS_* variables; `args` arrives as the JSON in `args`.
+const PYTHON = fileURLToPath(new URL('../../.venv/bin/python', import.meta.url));
+const BOTO = `import boto3, json, sys
+args = json.loads(sys.argv[1])
+ssm = boto3.client("ssm")
+asm = boto3.client("secretsmanager")
+`;
+
+/** Runs Python `code` with boto3 clients `ssm` and `asm` on the test servers. */
+export function aws(code, args = {}) {
+  serverConfig(); // fails, rather than reaching for real AWS, when not configured
+  execFileSync(PYTHON, ['-c', BOTO + code, JSON.stringify(args)], { stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
+/** A name prefix no other test (or earlier run against the same servers) uses. */
+export function uniquePrefix(label) {
+  return `wasm-${label}-${process.pid}-${Date.now().toString(36)}`;
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function fixturesSeeded() {
   assert.equal(process.env.SK_FIXTURES, '1', 'start the servers with --fixtures');

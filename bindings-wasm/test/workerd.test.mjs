@@ -1,5 +1,6 @@
-// Smoke test on Cloudflare's runtime: `workerd serve` runs test/workerd/worker.mjs
-// with the built package, and we fetch it.
+// Cloudflare's runtime: `workerd serve` runs test/workerd/worker.mjs with the
+// built package, and we fetch it: the example reads, then refresh ahead kept
+// alive by ctx.waitUntil(client.backgroundWork()).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { closedPort, serverConfig, vectors } from './support.mjs';
+import { closedPort, serverConfig, sleep, vectors } from './support.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const workerd = join(here, '..', 'node_modules', '.bin', 'workerd');
@@ -16,7 +17,7 @@ const PKG_MODULES = ['workerd.mjs', 'api.mjs', 'secretkit_wasm.js'];
 
 // workerd's default outbound network allows public addresses only; the local
 // servers need a network service that allows "local" (loopback).
-function capnpConfig(port, config) {
+function capnpConfig(port) {
   const esm = (name) => `(name = "${name}", esModule = embed "${name}")`;
   return `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
@@ -31,17 +32,17 @@ const worker :Workerd.Worker = (
   globalOutbound = "loopback",
   modules = [
     ${esm('worker.mjs')},
+    (name = "config.json", json = embed "config.json"),
     ${PKG_MODULES.map((m) => esm(`pkg/${m}`)).join(',\n    ')},
     (name = "pkg/secretkit_wasm_bg.wasm", wasm = embed "pkg/secretkit_wasm_bg.wasm"),
   ],
-  bindings = [(name = "CONFIG", json = ${JSON.stringify(JSON.stringify(config))})],
 );
 `;
 }
 
-async function fetchWhenUp(url, child, deadline) {
+async function fetchWhenUp(url, child, deadline, log) {
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`workerd exited with ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`workerd exited with ${child.exitCode}:\n${log()}`);
     try {
       return await fetch(url);
     } catch (e) {
@@ -51,9 +52,14 @@ async function fetchWhenUp(url, child, deadline) {
   }
 }
 
-test('the package runs in workerd and reads the example secrets', async () => {
+// The keys the cache refreshes for the worker's three references.
+const CACHE_KEYS = ['ssm:/prod/myapp/db-password', 'asm:prod/myapp/db-credentials', 'vault:secret/myapp/config'];
+
+test('in workerd: a module-scope client reads the examples and refreshes ahead under waitUntil', async () => {
   assert.ok(existsSync(workerd), 'workerd missing: run `npm ci` in bindings-wasm');
-  const config = serverConfig();
+  // defaultTtl 1 s, refresh from 0.5 s: the second round of reads, 0.6 s
+  // later, is answered from the cache and starts three background refreshes.
+  const config = { ...serverConfig(), defaultTtl: 1, refreshAhead: 0.5, ttlJitter: 0 };
   const dir = mkdtempSync(join(tmpdir(), 'secretkit-workerd-'));
   const port = await closedPort();
   let log = '';
@@ -61,19 +67,39 @@ test('the package runs in workerd and reads the example secrets', async () => {
   try {
     cpSync(join(here, 'workerd', 'worker.mjs'), join(dir, 'worker.mjs'));
     cpSync(join(here, '..', 'pkg'), join(dir, 'pkg'), { recursive: true });
-    writeFileSync(join(dir, 'config.capnp'), capnpConfig(port, config));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    writeFileSync(join(dir, 'config.capnp'), capnpConfig(port));
     child = spawn(workerd, ['serve', join(dir, 'config.capnp')], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (d) => (log += d));
     child.stderr.on('data', (d) => (log += d));
+    const url = `http://127.0.0.1:${port}`;
+    const getJson = async (path, response) => {
+      response ??= await fetch(`${url}${path}`);
+      const body = await response.text();
+      assert.equal(response.status, 200, `${body}\n${log}`);
+      return JSON.parse(body);
+    };
 
-    const response = await fetchWhenUp(`http://127.0.0.1:${port}/`, child, Date.now() + 30_000);
-    const body = await response.text();
-    assert.equal(response.status, 200, `${body}\n${log}`);
-    const { secrets, error } = JSON.parse(body);
+    const first = await getJson('/', await fetchWhenUp(`${url}/`, child, Date.now() + 30_000, () => log));
     for (const { ref, value, shown_as } of vectors.redaction.cases) {
-      assert.deepEqual(secrets[ref], { shown: shown_as, json: JSON.stringify(shown_as), value }, ref);
+      assert.deepEqual(first.secrets[ref], { shown: shown_as, json: JSON.stringify(shown_as), value }, ref);
     }
-    assert.deepEqual(error, { isSecretkitError: true, code: 'NOT_FOUND', reference: 'ssm:/prod/myapp/missing' });
+    assert.deepEqual(first.error, { isSecretkitError: true, code: 'NOT_FOUND', reference: 'ssm:/prod/myapp/missing' });
+
+    await sleep(600);
+    const second = await getJson('/');
+    assert.deepEqual(second.fetchedAt, first.fetchedAt, 'answered from the cache');
+
+    // The refreshes finish after the second response, kept alive by waitUntil.
+    const refreshed = (stats) => stats.events.filter((e) => e.kind === 'refreshed').map((e) => e.reference).sort();
+    let seen = await getJson('/stats');
+    for (const deadline = Date.now() + 10_000; refreshed(seen).length < 3 && Date.now() < deadline; ) {
+      await sleep(50);
+      seen = await getJson('/stats');
+    }
+    assert.deepEqual(refreshed(seen), [...CACHE_KEYS].sort(), `${JSON.stringify(seen)}\n${log}`);
+    assert.equal(seen.stats.refreshes, 3);
+    assert.deepEqual(seen.stats.backendCalls, { ssm: 3, asm: 2, vault: 2, env: 0, file: 0 });
   } finally {
     child?.kill('SIGTERM');
     if (child && child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));

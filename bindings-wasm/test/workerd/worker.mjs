@@ -1,6 +1,8 @@
 // A Cloudflare worker using the package: reads the three example secrets from
-// the local moto / OpenBao (config in the CONFIG binding) and answers with
-// what each looks like printed, JSON-encoded and revealed, plus one error.
+// the local moto / OpenBao and answers with what each looks like printed,
+// JSON-encoded and revealed, plus one error; `/stats` shows the client's
+// counters and the events it saw, so the test can watch refresh ahead.
+import config from './config.json';
 import { Client, SecretkitError } from './pkg/workerd.mjs';
 
 const REFS = [
@@ -9,22 +11,40 @@ const REFS = [
   'vault:secret/myapp/config#api_key',
 ];
 
-let client; // module scope: one client (and cache) for every request
+// Module scope: one client, so one cache, for every request of this isolate.
+const client = new Client(config);
+const events = [];
+client.onEvent(({ kind, reference }) => events.push({ kind, reference }));
+
+async function readExamples() {
+  const secrets = {};
+  const fetchedAt = {};
+  for (const ref of REFS) {
+    const secret = await client.get(ref);
+    secrets[ref] = { shown: `${secret}`, json: JSON.stringify(secret), value: secret.reveal() };
+    fetchedAt[ref] = secret.fetchedAt.getTime();
+  }
+  let error = null;
+  try {
+    await client.get('ssm:/prod/myapp/missing');
+  } catch (e) {
+    error = { isSecretkitError: e instanceof SecretkitError, code: e.code, reference: e.reference };
+  }
+  return { secrets, fetchedAt, error };
+}
 
 export default {
-  async fetch(request, env) {
-    client ??= new Client(env.CONFIG);
-    const secrets = {};
-    for (const ref of REFS) {
-      const secret = await client.get(ref);
-      secrets[ref] = { shown: `${secret}`, json: JSON.stringify(secret), value: secret.reveal() };
-    }
-    let error = null;
+  async fetch(request, env, ctx) {
     try {
-      await client.get('ssm:/prod/myapp/missing');
-    } catch (e) {
-      error = { isSecretkitError: e instanceof SecretkitError, code: e.code, reference: e.reference };
+      if (new URL(request.url).pathname === '/stats') {
+        return Response.json({ stats: client.stats(), events });
+      }
+      return Response.json(await readExamples());
+    } finally {
+      // A read past refreshAhead answers from the cache and refreshes in the
+      // background; workerd stops a request's work once it has answered
+      // unless told to wait for it.
+      ctx.waitUntil(client.backgroundWork());
     }
-    return Response.json({ secrets, error });
   },
 };
