@@ -1,0 +1,269 @@
+//! The Vault lease lifecycle against a real OpenBao and a real PostgreSQL
+//! with password (scram) authentication: generated credentials log in,
+//! renewals move VALID UNTIL, rotation happens before max_ttl with no failed
+//! login, close() drops the roles, a revoked lease is replaced, and AppRole
+//! tokens are renewed and then replaced by a new login. Servers come from
+//! `tests/servers.py start --vault-lifecycle` (role TTLs 10 s / 30 s).
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use secretkit::{Client, ClientSettings, Event, EventKind, SecretSource, VaultAuth, VaultSettings};
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: run through scripts/test.sh (servers.py start --vault-lifecycle)"
+        )
+    })
+}
+
+fn creds_ref() -> String {
+    format!("vault:database/creds/{}", var("SK_VAULT_DB_ROLE"))
+}
+
+/// Log in to PostgreSQL over TCP as `user` and read the table the role may read.
+fn login(user: &str, password: &str) -> Result<String, String> {
+    let out = Command::new("psql")
+        .args([
+            "-h",
+            &var("SK_PG_HOST"),
+            "-p",
+            &var("SK_PG_PORT"),
+            "-U",
+            user,
+            "-d",
+            &var("SK_PG_DB"),
+        ])
+        .args(["-tAc", "select count(*) from items"])
+        .env("PGPASSWORD", password)
+        .env("PGCONNECT_TIMEOUT", "5")
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
+    }
+}
+
+/// One query as the admin role.
+fn admin(sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([
+            "-h",
+            &var("SK_PG_HOST"),
+            "-p",
+            &var("SK_PG_PORT"),
+            "-U",
+            &var("SK_PG_ADMIN_USER"),
+            "-d",
+            &var("SK_PG_DB"),
+        ])
+        .args(["-tAc", sql])
+        .env("PGPASSWORD", var("SK_PG_ADMIN_PASSWORD"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn valid_until(user: &str) -> String {
+    admin(&format!(
+        "select coalesce(rolvaliduntil::text, 'none') from pg_roles where rolname = '{user}'"
+    ))
+}
+
+fn role_exists(user: &str) -> bool {
+    admin(&format!(
+        "select count(*) from pg_roles where rolname = '{user}'"
+    )) == "1"
+}
+
+async fn client_with(
+    settings: ClientSettings,
+    auth: Option<VaultAuth>,
+) -> (Client, Arc<Mutex<Vec<Event>>>) {
+    let mut builder = Client::builder()
+        .vault(VaultSettings {
+            address: var("VAULT_ADDR"),
+            token: if auth.is_some() {
+                String::new()
+            } else {
+                var("VAULT_TOKEN")
+            },
+            namespace: None,
+        })
+        .settings(settings);
+    if let Some(auth) = auth {
+        builder = builder.vault_auth(auth);
+    }
+    let client = builder.build().await.unwrap();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    client.subscribe(move |e| sink.lock().unwrap().push(e.clone()));
+    (client, events)
+}
+
+async fn creds(client: &Client) -> (String, String) {
+    let r = creds_ref();
+    let user = client.get(&format!("{r}#username")).await.unwrap();
+    let pass = client.get(&format!("{r}#password")).await.unwrap();
+    (
+        user.reveal().unwrap().to_owned(),
+        pass.reveal().unwrap().to_owned(),
+    )
+}
+
+fn count(events: &Mutex<Vec<Event>>, kind: EventKind) -> usize {
+    events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == kind)
+        .count()
+}
+
+async fn wait_for(events: &Mutex<Vec<Event>>, kind: EventKind, n: usize, limit: Duration) {
+    let started = Instant::now();
+    while count(events, kind) < n {
+        assert!(
+            started.elapsed() < limit,
+            "no {kind:?} event within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn generated_credentials_log_in_and_renewals_move_valid_until() {
+    let (client, events) = client_with(ClientSettings::default(), None).await;
+    let (user, pass) = creds(&client).await;
+    assert_eq!(login(&user, &pass).unwrap(), "3");
+    assert!(
+        login(&user, "wrong-password").is_err(),
+        "scram authentication is on"
+    );
+    let before = valid_until(&user);
+    wait_for(&events, EventKind::Renewed, 1, Duration::from_secs(15)).await;
+    let after = valid_until(&user);
+    assert!(after > before, "VALID UNTIL moved: {before} → {after}");
+    assert_eq!(creds(&client).await.0, user, "renewed, not replaced");
+    assert_eq!(client.close().await, 1);
+    assert!(
+        !role_exists(&user),
+        "close() revoked the lease and the role is gone"
+    );
+}
+
+#[tokio::test]
+async fn ninety_seconds_of_connections_see_no_failed_login_across_rotations() {
+    let (client, events) = client_with(ClientSettings::default(), None).await;
+    let started = Instant::now();
+    let (mut connections, mut failures, mut users) = (0, 0, std::collections::BTreeSet::new());
+    while started.elapsed() < Duration::from_secs(90) {
+        let (user, pass) = creds(&client).await;
+        match login(&user, &pass) {
+            Ok(_) => connections += 1,
+            Err(e) => {
+                failures += 1;
+                eprintln!("login as {user} failed: {e}");
+            }
+        }
+        users.insert(user);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let rotations = count(&events, EventKind::Rotated);
+    let renewals = count(&events, EventKind::Renewed);
+    println!(
+        "lifecycle loop: 90 s, {connections} connections, {failures} failed logins, {rotations} rotations, {renewals} renewals, {} distinct users",
+        users.len()
+    );
+    assert_eq!(failures, 0);
+    assert!(
+        rotations >= 2,
+        "max_ttl 30 s over 90 s: {rotations} rotations"
+    );
+    assert_eq!(users.len(), rotations + 1);
+    let revoked = client.close().await;
+    assert!(revoked >= 1);
+    for user in &users {
+        assert!(!role_exists(user) || valid_until(user) != "none", "{user}");
+    }
+}
+
+#[tokio::test]
+async fn a_lease_revoked_behind_the_clients_back_is_replaced() {
+    let (client, events) = client_with(ClientSettings::default(), None).await;
+    let (user, _) = creds(&client).await;
+    let lease = client
+        .get(&creds_ref())
+        .await
+        .unwrap()
+        .lease()
+        .unwrap()
+        .id
+        .clone();
+    let status = Command::new("curl")
+        .args([
+            "-sf",
+            "-X",
+            "PUT",
+            "-H",
+            &format!("X-Vault-Token: {}", var("VAULT_TOKEN")),
+        ])
+        .args(["-d", &format!(r#"{{"lease_id":"{lease}"}}"#)])
+        .arg(format!("{}/v1/sys/leases/revoke", var("VAULT_ADDR")))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(!role_exists(&user));
+    wait_for(&events, EventKind::Rotated, 1, Duration::from_secs(15)).await;
+    let (new_user, new_pass) = creds(&client).await;
+    assert_ne!(new_user, user);
+    assert_eq!(login(&new_user, &new_pass).unwrap(), "3");
+    client.close().await;
+}
+
+#[tokio::test]
+async fn approle_login_token_renewal_and_relogin() {
+    let auth = VaultAuth::AppRole {
+        mount: "approle".into(),
+        role_id: SecretSource::File(var("SK_APPROLE_ROLE_ID_FILE").into()),
+        secret_id: SecretSource::File(var("SK_APPROLE_SECRET_ID_FILE").into()),
+    };
+    let (client, events) = client_with(ClientSettings::default(), Some(auth)).await;
+    let (user, pass) = creds(&client).await;
+    assert!(user.starts_with("v-approle-"), "{user}");
+    assert_eq!(login(&user, &pass).unwrap(), "3");
+    let token_ttl: u64 = var("SK_APPROLE_TOKEN_TTL").parse().unwrap();
+    let token_max: u64 = var("SK_APPROLE_TOKEN_MAX_TTL").parse().unwrap();
+    // Renewals of the token, then at max TTL a new login whose new token
+    // re-reads the credentials the old token owned.
+    let token_renewals = || {
+        events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == EventKind::Renewed && e.reference == "vault:auth/token/self")
+            .count()
+    };
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(token_max + token_ttl) {
+        let (u, p) = creds(&client).await;
+        assert!(login(&u, &p).is_ok(), "{u} after {:?}", started.elapsed());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(token_renewals() >= 2, "{} token renewals", token_renewals());
+    assert!(count(&events, EventKind::Rotated) >= 1);
+    let (latest, _) = creds(&client).await;
+    assert_ne!(latest, user);
+    client.close().await;
+}
