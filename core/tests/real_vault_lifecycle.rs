@@ -200,6 +200,48 @@ async fn ninety_seconds_of_connections_see_no_failed_login_across_rotations() {
 }
 
 #[tokio::test]
+async fn database_credentials_and_watch_in_one_call_each() {
+    let (client, _) = client_with(ClientSettings::default(), None).await;
+    let creds = client
+        .database_credentials("database", &var("SK_VAULT_DB_ROLE"))
+        .await
+        .unwrap();
+    assert_eq!(
+        login(&creds.username, creds.password.reveal().unwrap()).unwrap(),
+        "3"
+    );
+    assert_eq!(
+        creds.lease.as_ref().unwrap().duration_secs,
+        var("SK_DB_DEFAULT_TTL").parse::<u64>().unwrap()
+    );
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    client
+        .watch(&creds.reference, move |e| {
+            sink.lock().unwrap().push(e.clone())
+        })
+        .unwrap();
+    // The role's max_ttl forces a rotation: the watcher hears of it.
+    let max: u64 = var("SK_DB_MAX_TTL").parse().unwrap();
+    wait_for(&seen, EventKind::Rotated, 1, Duration::from_secs(max + 5)).await;
+    let rotated = seen.lock().unwrap()[0].clone();
+    assert_eq!(
+        rotated.old_username.as_deref(),
+        Some(creds.username.as_str())
+    );
+    let fresh = client
+        .database_credentials("database", &var("SK_VAULT_DB_ROLE"))
+        .await
+        .unwrap();
+    assert_eq!(rotated.username.as_deref(), Some(fresh.username.as_str()));
+    assert_eq!(
+        login(&fresh.username, fresh.password.reveal().unwrap()).unwrap(),
+        "3"
+    );
+    client.close().await;
+}
+
+#[tokio::test]
 async fn a_lease_revoked_behind_the_clients_back_is_replaced() {
     let (client, events) = client_with(ClientSettings::default(), None).await;
     let (user, _) = creds(&client).await;

@@ -269,6 +269,17 @@ struct Inner {
     next_read: AtomicU64,
 }
 
+/// Database credentials from Vault's database engine.
+#[derive(Debug, Clone)]
+pub struct DbCredentials {
+    /// Usernames are not secret (they appear in logs and `pg_stat_activity`).
+    pub username: String,
+    pub password: Secret,
+    pub lease: Option<crate::secret::Lease>,
+    /// `vault:<mount>/creds/<role>`, for `watch`.
+    pub reference: String,
+}
+
 /// Reads secrets. Cheap to clone: clones share one cache and one set of backends.
 #[derive(Clone)]
 pub struct Client {
@@ -432,6 +443,38 @@ impl Client {
         self.inner.listeners.remove(id);
     }
 
+    /// Call `listener` whenever the secret a reference names gets a new value
+    /// (`changed`, or `rotated` for a Vault lease), whatever its `#field` or
+    /// `?ttl=`. Returns an id for `unsubscribe`.
+    pub fn watch(
+        &self,
+        reference: &str,
+        listener: impl Fn(&Event) + Send + Sync + 'static,
+    ) -> Result<u64> {
+        let key = self.inner.memo.parse(reference)?.key.to_string();
+        Ok(self.subscribe(move |e| {
+            if e.reference == key && matches!(e.kind, EventKind::Changed | EventKind::Rotated) {
+                listener(e)
+            }
+        }))
+    }
+
+    /// The common case of dynamic secrets: database credentials for a role
+    /// of the database engine at `mount` (usually `database`), read once and
+    /// kept valid by the lifecycle. Pair with `watch` on the same reference
+    /// (`DbCredentials::reference`) to hear about rotations.
+    pub async fn database_credentials(&self, mount: &str, role: &str) -> Result<DbCredentials> {
+        let reference = format!("vault:{}/creds/{role}", mount.trim_matches('/'));
+        let username = self.get(&format!("{reference}#username")).await?;
+        let password = self.get(&format!("{reference}#password")).await?;
+        Ok(DbCredentials {
+            username: username.reveal()?.to_owned(),
+            lease: password.lease().cloned(),
+            password,
+            reference,
+        })
+    }
+
     /// The cache's answer, if it has one; starts a due background refresh.
     fn cached_answer(&self, r: &Reference, key: &CacheKey) -> Option<Result<Arc<Fetched>>> {
         let inner = &self.inner;
@@ -584,10 +627,15 @@ impl Inner {
             }
             Some(_) => EventKind::Refreshed,
         };
-        let mut event = self.event(kind, key);
-        event.old_version = old.and_then(|o| o.version.clone());
-        event.new_version = new_version;
-        self.emit(event);
+        // A new lease replacing a tracked one is reported once, as `rotated`
+        // (by `track_lease`, with lease ids and usernames).
+        let rotation = value.lease.is_some() && old.is_some();
+        if !rotation {
+            let mut event = self.event(kind, key);
+            event.old_version = old.and_then(|o| o.version.clone());
+            event.new_version = new_version;
+            self.emit(event);
+        }
         if let Some(evicted) = evicted {
             self.emit(self.event(EventKind::Evicted, &evicted));
         }
