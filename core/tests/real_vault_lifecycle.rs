@@ -275,6 +275,28 @@ async fn a_lease_revoked_behind_the_clients_back_is_replaced() {
 }
 
 #[tokio::test]
+async fn from_env_logs_in_with_approle_files() {
+    // The only test in this binary that touches the environment.
+    std::env::set_var("VAULT_ROLE_ID_FILE", var("SK_APPROLE_ROLE_ID_FILE"));
+    std::env::set_var("VAULT_SECRET_ID_FILE", var("SK_APPROLE_SECRET_ID_FILE"));
+    let client = Client::builder()
+        .vault_from_env()
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    let user = client
+        .get(&format!("{}#username", creds_ref()))
+        .await
+        .unwrap();
+    assert!(
+        user.reveal().unwrap().starts_with("v-approle-"),
+        "logged in with AppRole, not VAULT_TOKEN"
+    );
+    client.close().await;
+}
+
+#[tokio::test]
 async fn approle_login_token_renewal_and_relogin() {
     let auth = VaultAuth::AppRole {
         mount: "approle".into(),

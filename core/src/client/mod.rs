@@ -20,6 +20,8 @@ use memo::{ParseMemo, Parsed};
 use crate::backends::aws::{Aws, AwsSettings};
 use crate::backends::local;
 use crate::backends::vault::{Vault, VaultSettings};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::backends::vault_auth::SecretSource;
 use crate::backends::vault_auth::VaultAuth;
 use crate::cache::{Cache, Lookup, Timing};
 use crate::error::{Error, Result};
@@ -145,8 +147,18 @@ impl ClientBuilder {
         self
     }
 
-    /// Vault settings from VAULT_ADDR / BAO_ADDR, VAULT_TOKEN / BAO_TOKEN (or
-    /// ~/.vault-token, as the CLI does) and VAULT_NAMESPACE / BAO_NAMESPACE.
+    /// Vault settings the way the CLI and agents take them: VAULT_ADDR /
+    /// BAO_ADDR, VAULT_NAMESPACE, and the first auth method configured:
+    /// - AppRole: VAULT_ROLE_ID[_FILE] + VAULT_SECRET_ID[_FILE]
+    ///   (mount VAULT_APPROLE_MOUNT, default `approle`);
+    /// - Kubernetes: VAULT_K8S_ROLE + the service-account token at
+    ///   VAULT_K8S_JWT_FILE (default the pod's mounted token), mount
+    ///   VAULT_K8S_MOUNT (default `kubernetes`);
+    /// - JWT: VAULT_JWT_ROLE + VAULT_JWT[_FILE], mount VAULT_JWT_MOUNT (`jwt`);
+    /// - a token file: VAULT_TOKEN_FILE (re-read at every re-login);
+    /// - a token: VAULT_TOKEN / BAO_TOKEN, else ~/.vault-token as the CLI does.
+    ///
+    /// Login material from files and variables is re-read at every login.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn vault_from_env(mut self) -> Result<Self> {
         let var = |names: &[&str]| {
@@ -154,19 +166,69 @@ impl ClientBuilder {
                 .iter()
                 .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
         };
+        // `NAME` or `NAME_FILE`, as a source re-read at every login.
+        let source = |name: &str| {
+            let file = format!("{name}_FILE");
+            if let Some(path) = var(&[&file]) {
+                Some(SecretSource::File(path.into()))
+            } else {
+                var(&[name]).map(|_| SecretSource::Env(name.to_owned()))
+            }
+        };
         let Some(address) = var(&["VAULT_ADDR", "BAO_ADDR"]) else {
             return Ok(self);
         };
-        let token = var(&["VAULT_TOKEN", "BAO_TOKEN"]).or_else(|| {
-            let home = std::env::var_os("HOME")?;
-            let path = std::path::Path::new(&home).join(".vault-token");
-            std::fs::read_to_string(path)
-                .ok()
-                .map(|t| t.trim().to_owned())
-        });
-        let token = token.ok_or_else(|| {
-            Error::config("VAULT_ADDR is set but no token: set VAULT_TOKEN or write ~/.vault-token")
-        })?;
+        let mount = |name: &str, default: &str| var(&[name]).unwrap_or_else(|| default.to_owned());
+        let auth = if let Some(role_id) = source("VAULT_ROLE_ID") {
+            let secret_id = source("VAULT_SECRET_ID").ok_or_else(|| {
+                Error::config(
+                    "VAULT_ROLE_ID is set but not VAULT_SECRET_ID or VAULT_SECRET_ID_FILE",
+                )
+            })?;
+            Some(VaultAuth::AppRole {
+                mount: mount("VAULT_APPROLE_MOUNT", "approle"),
+                role_id,
+                secret_id,
+            })
+        } else if let Some(role) = var(&["VAULT_K8S_ROLE"]) {
+            let jwt = var(&["VAULT_K8S_JWT_FILE"]).unwrap_or_else(|| {
+                "/var/run/secrets/kubernetes.io/serviceaccount/token".to_owned()
+            });
+            Some(VaultAuth::Kubernetes {
+                mount: mount("VAULT_K8S_MOUNT", "kubernetes"),
+                role,
+                jwt: SecretSource::File(jwt.into()),
+            })
+        } else if let Some(role) = var(&["VAULT_JWT_ROLE"]) {
+            let jwt = source("VAULT_JWT").ok_or_else(|| {
+                Error::config("VAULT_JWT_ROLE is set but not VAULT_JWT or VAULT_JWT_FILE")
+            })?;
+            Some(VaultAuth::Jwt {
+                mount: mount("VAULT_JWT_MOUNT", "jwt"),
+                role,
+                jwt,
+            })
+        } else {
+            var(&["VAULT_TOKEN_FILE"]).map(|path| VaultAuth::TokenFile(path.into()))
+        };
+        let token = match &auth {
+            Some(_) => String::new(),
+            None => var(&["VAULT_TOKEN", "BAO_TOKEN"])
+                .or_else(|| {
+                    let home = std::env::var_os("HOME")?;
+                    let path = std::path::Path::new(&home).join(".vault-token");
+                    std::fs::read_to_string(path).ok().map(|t| t.trim().to_owned())
+                })
+                .ok_or_else(|| {
+                    Error::config(
+                        "VAULT_ADDR is set but no way to log in: set VAULT_TOKEN (or ~/.vault-token), \
+                         VAULT_TOKEN_FILE, VAULT_ROLE_ID + VAULT_SECRET_ID, VAULT_K8S_ROLE or VAULT_JWT_ROLE",
+                    )
+                })?,
+        };
+        if let Some(auth) = auth {
+            self.vault_auth = auth;
+        }
         self.vault = Some(VaultSettings {
             address,
             token,
