@@ -336,7 +336,10 @@ where
         ),
         SdkError::TimeoutError(_) => Error::new(ErrorKind::Timeout, "AWS request timed out"),
         SdkError::DispatchFailure(d) => {
-            let kind = if d.is_timeout() {
+            let kind = if d.as_connector_error().is_some_and(|c| no_credentials(c)) {
+                // Not the network: the credential chain found nothing.
+                ErrorKind::Config
+            } else if d.is_timeout() {
                 ErrorKind::Timeout
             } else {
                 ErrorKind::Unavailable
@@ -378,6 +381,21 @@ fn service_error(code: &str, message: &str) -> Error {
         _ => ErrorKind::InvalidResponse,
     };
     Error::new(kind, format!("{code}: {message}"))
+}
+
+/// Whether the failure was the credential chain coming up empty.
+fn no_credentials(err: &(dyn std::error::Error + 'static)) -> bool {
+    use aws_credential_types::provider::error::CredentialsError;
+    let mut source = Some(err);
+    while let Some(e) = source {
+        if let Some(CredentialsError::CredentialsNotLoaded(_)) =
+            e.downcast_ref::<CredentialsError>()
+        {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// An error and its causes on one line.
