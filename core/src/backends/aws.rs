@@ -162,7 +162,7 @@ impl Aws {
         &self,
         path: &str,
         now: SystemTime,
-        on_call: &dyn Fn(),
+        on_call: &(dyn Fn() + Sync),
     ) -> Result<Answers> {
         let mut answers = Vec::new();
         let mut token = None;
@@ -236,7 +236,7 @@ impl Aws {
         &self,
         prefix: &str,
         now: SystemTime,
-        on_call: &dyn Fn(),
+        on_call: &(dyn Fn() + Sync),
     ) -> Result<Answers> {
         use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
         let filter = Filter::builder()
