@@ -1,26 +1,23 @@
 //! Native half of the Node package: a newtype over `secretkit::Client` with
 //! one-line delegating methods. index.js wraps it in the idiomatic JS layer
-//! (SecretkitError, redacting Secret, the synchronous cache-hit path).
+//! (SecretkitError, redacting Secret, the serial memo on the cache-hit path,
+//! the EventEmitter).
 
 mod error;
+mod events;
+mod hits;
+mod options;
 mod secret;
 
-use std::time::Duration;
-
-use napi::bindgen_prelude::block_on;
-use napi::Result;
+use napi::bindgen_prelude::Object;
+use napi::bindgen_prelude::{block_on, Either};
+use napi::{Env, Result};
 use napi_derive::napi;
 
-use error::{config_error, to_napi};
+use error::{info, to_napi, ErrorInfo};
+use events::EventCallback;
+use options::{settings, Tunables};
 use secret::Secret;
-
-/// Cache and request tunables, in seconds.
-#[napi(object)]
-pub struct Tunables {
-    pub default_ttl: Option<f64>,
-    pub max_entries: Option<u32>,
-    pub timeout: Option<f64>,
-}
 
 #[napi(object)]
 pub struct AwsConfig {
@@ -38,14 +35,32 @@ pub struct VaultConfig {
     pub namespace: Option<String>,
 }
 
-/// Explicit configuration: only the backends given are enabled.
+/// Explicit backends: only those given are enabled.
 #[napi(object)]
-pub struct ClientConfig {
+pub struct Backends {
     pub aws: Option<AwsConfig>,
     pub vault: Option<VaultConfig>,
-    pub default_ttl: Option<f64>,
-    pub max_entries: Option<u32>,
-    pub timeout: Option<f64>,
+}
+
+/// Counters since the client was built (core `Stats`).
+#[napi(object)]
+pub struct Stats {
+    pub hits: f64,
+    pub misses: f64,
+    pub refreshes: f64,
+    pub stale_serves: f64,
+    pub errors: f64,
+    pub backend_calls: BackendCalls,
+}
+
+/// Calls made to each backend; a batch call counts once.
+#[napi(object)]
+pub struct BackendCalls {
+    pub ssm: f64,
+    pub asm: f64,
+    pub vault: f64,
+    pub env: f64,
+    pub file: f64,
 }
 
 #[napi(js_name = "NativeClient")]
@@ -56,14 +71,10 @@ pub struct Client {
 #[napi]
 impl Client {
     #[napi(constructor)]
-    pub fn new(config: ClientConfig) -> Result<Client> {
-        let tunables = Tunables {
-            default_ttl: config.default_ttl,
-            max_entries: config.max_entries,
-            timeout: config.timeout,
-        };
-        let mut builder = secretkit::Client::builder().settings(settings(tunables)?);
-        if let Some(a) = config.aws {
+    pub fn new(backends: Backends, options: Option<Tunables>) -> Result<Client> {
+        let mut builder =
+            secretkit::Client::builder().settings(settings(&options.unwrap_or_default())?);
+        if let Some(a) = backends.aws {
             builder = builder.aws(secretkit::AwsSettings {
                 region: a.region,
                 access_key_id: a.access_key_id,
@@ -72,33 +83,25 @@ impl Client {
                 endpoint: a.endpoint,
             });
         }
-        if let Some(v) = config.vault {
+        if let Some(v) = backends.vault {
             builder = builder.vault(secretkit::VaultSettings {
                 address: v.address,
                 token: v.token,
                 namespace: v.namespace,
             });
         }
-        // Called from the JS thread, never from inside the runtime, so blocking is safe.
-        let inner = block_on(builder.build()).map_err(to_napi)?;
-        Ok(Client { inner })
+        build(builder)
     }
 
     /// AWS's standard chain plus VAULT_* / BAO_* variables, like the CLIs.
     #[napi(factory)]
     pub fn from_env(options: Option<Tunables>) -> Result<Client> {
-        let tunables = options.unwrap_or(Tunables {
-            default_ttl: None,
-            max_entries: None,
-            timeout: None,
-        });
         let builder = secretkit::Client::builder()
-            .settings(settings(tunables)?)
+            .settings(settings(&options.unwrap_or_default())?)
             .aws_from_env()
             .vault_from_env()
             .map_err(to_napi)?;
-        let inner = block_on(builder.build()).map_err(to_napi)?;
-        Ok(Client { inner })
+        build(builder)
     }
 
     #[napi]
@@ -110,7 +113,7 @@ impl Client {
             .map_err(to_napi)
     }
 
-    /// A fresh cache hit, synchronously; `null` means "call get".
+    /// A cache hit, synchronously; `null` means "call get".
     #[napi]
     pub fn get_cached(&self, reference: String) -> Result<Option<Secret>> {
         self.inner
@@ -118,6 +121,55 @@ impl Client {
             .transpose()
             .map(|hit| hit.map(Secret::from))
             .map_err(to_napi)
+    }
+
+    /// The serial a cache hit would answer with (counted as a hit), or `null`
+    /// when `getCached` / `get` must answer. index.js hands out the Secret it
+    /// already built for that serial. The hot path uses `hitPath().serial`,
+    /// the same call without napi's per-method overhead.
+    #[napi]
+    pub fn cached_serial(&self, reference: String) -> Option<f64> {
+        self.inner.cached_serial(&reference).map(serial)
+    }
+
+    /// Functions for the cache-hit fast path (see src/hits.rs).
+    #[napi(
+        ts_return_type = "{ open(reference: string): number; serial(slot: number): number | null; reset(): void }"
+    )]
+    pub fn hit_path<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
+        hits::hit_path(env, &self.inner)
+    }
+
+    /// Read from the backend now and cache the result.
+    #[napi]
+    pub async fn refresh(&self, reference: String) -> Result<Secret> {
+        self.inner
+            .refresh(&reference)
+            .await
+            .map(Secret::from)
+            .map_err(to_napi)
+    }
+
+    /// Each reference's answer in order: a Secret or the error `get` would give.
+    #[napi]
+    pub async fn get_many(&self, references: Vec<String>) -> Vec<Either<Secret, ErrorInfo>> {
+        let refs: Vec<&str> = references.iter().map(String::as_str).collect();
+        self.inner
+            .get_many(&refs)
+            .await
+            .into_iter()
+            .map(|r| match r {
+                Ok(s) => Either::A(Secret::from(s)),
+                Err(e) => Either::B(info(&e)),
+            })
+            .collect()
+    }
+
+    /// Load every secret under an `ssm:` or `asm:` prefix; resolves to the count.
+    #[napi]
+    pub async fn prefetch(&self, prefix: String) -> Result<u32> {
+        let loaded = self.inner.prefetch(&prefix).await.map_err(to_napi)?;
+        Ok(loaded.try_into().unwrap_or(u32::MAX))
     }
 
     #[napi]
@@ -129,6 +181,54 @@ impl Client {
     pub fn clear(&self) {
         self.inner.clear()
     }
+
+    #[napi]
+    pub fn stats(&self) -> Stats {
+        let s = self.inner.stats();
+        let c = s.backend_calls;
+        Stats {
+            hits: serial(s.hits),
+            misses: serial(s.misses),
+            refreshes: serial(s.refreshes),
+            stale_serves: serial(s.stale_serves),
+            errors: serial(s.errors),
+            backend_calls: BackendCalls {
+                ssm: serial(c.ssm),
+                asm: serial(c.asm),
+                vault: serial(c.vault),
+                env: serial(c.env),
+                file: serial(c.file),
+            },
+        }
+    }
+
+    /// Deliver every core event to `callback` on the JS thread; the
+    /// subscription does not keep the process alive. Returns the id for
+    /// `unsubscribe`.
+    #[napi(ts_args_type = "callback: (event: NativeEvent) => void")]
+    pub fn subscribe(&self, callback: EventCallback) -> f64 {
+        serial(self.inner.subscribe(events::listener(callback)))
+    }
+
+    #[napi]
+    pub fn unsubscribe(&self, id: f64) {
+        self.inner.unsubscribe(id as u64)
+    }
+}
+
+/// Build on napi's tokio runtime: core captures the runtime it is built in
+/// as the spawner of background refreshes, and that runtime keeps running
+/// between calls. Called from the JS thread, never from inside the runtime,
+/// so blocking here is safe.
+fn build(builder: secretkit::ClientBuilder) -> Result<Client> {
+    let inner = block_on(builder.build()).map_err(to_napi)?;
+    Ok(Client { inner })
+}
+
+/// A u64 counter or serial as a JS number. Exact below 2^53: a process would
+/// need ~285 years at a million backend reads a second to get there.
+fn serial(n: u64) -> f64 {
+    n as f64
 }
 
 /// The JSON form of a parsed reference (`Reference::to_json`), as a string
@@ -138,26 +238,4 @@ pub fn parse_reference_json(reference: String) -> Result<String> {
     secretkit::Reference::parse(&reference)
         .map(|r| r.to_json())
         .map_err(to_napi)
-}
-
-fn settings(t: Tunables) -> Result<secretkit::ClientSettings> {
-    let mut s = secretkit::ClientSettings::default();
-    if let Some(secs) = t.default_ttl {
-        s.default_ttl = seconds("defaultTtl", secs)?;
-    }
-    if let Some(n) = t.max_entries {
-        s.max_entries = n as usize;
-    }
-    if let Some(secs) = t.timeout {
-        s.timeout = seconds("timeout", secs)?;
-    }
-    Ok(s)
-}
-
-fn seconds(name: &str, secs: f64) -> Result<Duration> {
-    Duration::try_from_secs_f64(secs).map_err(|_| {
-        config_error(format!(
-            "{name} must be a non-negative number of seconds, got {secs}"
-        ))
-    })
 }

@@ -51,10 +51,13 @@ impl Secret {
     /// Milliseconds since the epoch; the JS layer turns it into a Date.
     #[napi(getter)]
     pub fn fetched_at_ms(&self) -> f64 {
-        self.inner
-            .fetched_at()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        crate::events::epoch_ms(self.inner.fetched_at())
+    }
+
+    /// The backend read this value came from (see `NativeClient.cachedSerial`).
+    #[napi(getter)]
+    pub fn serial(&self) -> f64 {
+        crate::serial(self.inner.serial())
     }
 
     #[napi(getter)]

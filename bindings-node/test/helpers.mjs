@@ -43,3 +43,22 @@ export async function rejection(promise) {
   }
   throw new Error('expected a rejection')
 }
+
+/** Resolves with the next `kind` event (matching `where`) or rejects after `ms`. */
+export function nextEvent(client, kind, { ms = 5000, where = () => true } = {}) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off(kind, listener)
+      reject(new Error(`no '${kind}' event within ${ms} ms`))
+    }, ms)
+    function listener(event) {
+      if (!where(event)) return
+      clearTimeout(timer)
+      client.off(kind, listener)
+      resolve(event)
+    }
+    client.on(kind, listener)
+  })
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
