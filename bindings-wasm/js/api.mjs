@@ -123,11 +123,17 @@ function notify(callback, event) {
   }
 }
 
+// The native event object, with its error as a SecretkitError.
+function toEvent(event) {
+  event.error = event.error === null ? null : convert(event.error);
+  return event;
+}
+
 function reportCallbackError(e) {
   if (typeof globalThis.reportError === 'function') {
     globalThis.reportError(e); // workerd, Deno, browsers: reports, does not throw
   } else {
-    console.error('secretkit: an onEvent callback threw:', e);
+    console.error('secretkit: an event callback threw:', e);
   }
 }
 
@@ -150,14 +156,63 @@ export class Client {
     return client;
   }
 
-  /** The secret a reference names; a fresh cache hit is answered without a backend round trip. */
+  /**
+   * The secret a reference names; a fresh cache hit is answered without a
+   * backend round trip. Reads also run the Vault lease work that is due.
+   */
   async get(reference) {
     const memo = this.#memo.get(reference);
-    const hit = call(() => this.#native.getCached(reference, memo?.serial));
-    if (hit === true) {
+    const answer = call(() => this.#native.get(reference, memo?.serial));
+    if (answer === true) {
       return memo.secret;
     }
-    return this.#remember(reference, hit ?? (await settle(this.#native.get(reference))));
+    return this.#remember(reference, answer instanceof Promise ? await settle(answer) : answer);
+  }
+
+  /**
+   * Database credentials for `role` of Vault's database engine at `mount`,
+   * kept valid (renewed, replaced before max_ttl) while the client reads.
+   * With `onChange`, it is called with every `rotated` / `changed` event of
+   * these credentials until `unwatch()`.
+   */
+  async databaseCredentials(role, { mount = 'database', onChange } = {}) {
+    if (typeof role !== 'string' || typeof mount !== 'string') {
+      throw new TypeError('databaseCredentials takes a role name and an optional mount, as strings');
+    }
+    if (onChange != null && typeof onChange !== 'function') {
+      throw new TypeError('onChange must be a function');
+    }
+    const listener = onChange && ((event) => notify(onChange, toEvent(event)));
+    const creds = await settle(this.#native.databaseCredentials(mount, role, listener));
+    const { watchId } = creds;
+    return {
+      username: creds.username,
+      password: new Secret(INTERNAL, creds.password),
+      lease: creds.lease,
+      reference: creds.reference,
+      unwatch: watchId === null ? () => {} : () => this.#native.unwatch(watchId),
+    };
+  }
+
+  /**
+   * Call `callback` whenever the secret `reference` names gets a new value
+   * (`changed`, or `rotated` for a Vault lease), whatever its `#field`;
+   * returns a function that stops watching.
+   */
+  watch(reference, callback) {
+    if (typeof callback !== 'function') {
+      throw new TypeError('watch takes a reference and a function');
+    }
+    const id = call(() => this.#native.watch(reference, (event) => notify(callback, toEvent(event))));
+    return () => this.#native.unwatch(id);
+  }
+
+  /**
+   * Stop the lease work and revoke the Vault leases this client holds
+   * (unless `revokeOnClose: false`); resolves to how many were revoked.
+   */
+  async close() {
+    return settle(this.#native.close());
   }
 
   /** Read from the backend now, whatever the cache holds, and cache the result. */
@@ -207,8 +262,9 @@ export class Client {
   }
 
   /**
-   * Call `callback` with every cache event ({ kind, reference, oldVersion,
-   * newVersion, error, at }); returns a function that unsubscribes it.
+   * Call `callback` with every event ({ kind, reference, oldVersion,
+   * newVersion, error, at, leaseId, oldLeaseId, username, oldUsername,
+   * ttlSecs }); returns a function that unsubscribes it.
    */
   onEvent(callback) {
     if (typeof callback !== 'function') {
@@ -229,7 +285,8 @@ export class Client {
 
   /**
    * Resolves (never rejects) when every background task started so far (refresh
-   * ahead) has finished. On an edge runtime: `ctx.waitUntil(client.backgroundWork())`.
+   * ahead, Vault lease renewals and replacements) has finished. On an edge
+   * runtime: `ctx.waitUntil(client.backgroundWork())`.
    */
   backgroundWork() {
     return this.#native.backgroundWork();
@@ -245,8 +302,7 @@ export class Client {
   }
 
   #dispatch(events) {
-    for (const event of events) {
-      event.error = event.error === null ? null : convert(event.error);
+    for (const event of events.map(toEvent)) {
       for (const callback of [...this.#callbacks]) {
         notify(callback, event);
       }
@@ -265,6 +321,13 @@ export class Client {
   get [Symbol.toStringTag]() {
     return 'Client';
   }
+}
+
+// `await using client = new Client(...)` closes it, where the runtime has it.
+if (typeof Symbol.asyncDispose === 'symbol') {
+  Client.prototype[Symbol.asyncDispose] = function dispose() {
+    return this.close();
+  };
 }
 
 /** The JSON form of a parsed reference, or throws SecretkitError INVALID_REFERENCE. */

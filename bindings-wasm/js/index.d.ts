@@ -12,9 +12,22 @@ export interface AwsConfig {
 export interface VaultConfig {
   /** e.g. `https://vault.internal:8200` */
   address: string;
-  token: string;
+  /** Required unless `auth` logs in. */
+  token?: string;
   namespace?: string;
+  /**
+   * Log in instead of using a fixed token (and again whenever the token can
+   * no longer be renewed). Inline values only: the edge has no files, so
+   * `roleIdFile`, `secretIdFile`, `jwtFile` and method `token_file` are
+   * refused with a CONFIG error.
+   */
+  auth?: VaultAuthConfig;
 }
+
+export type VaultAuthConfig =
+  | { method: 'approle'; roleId: string; secretId: string; /** default `approle` */ mount?: string }
+  | { method: 'kubernetes'; role: string; /** the service-account token */ jwt: string; /** default `kubernetes` */ mount?: string }
+  | { method: 'jwt'; role: string; jwt: string; /** default `jwt` */ mount?: string };
 
 export interface ClientConfig {
   aws?: AwsConfig;
@@ -40,6 +53,14 @@ export interface ClientConfig {
   maxEntries?: number;
   /** Bound on each backend request, in seconds (default 10). */
   timeout?: number;
+  /** `close()` revokes the Vault leases this client holds (default true). */
+  revokeOnClose?: boolean;
+  /**
+   * Revoke a replaced lease this many seconds after its replacement was read;
+   * `null` (the default) lets it run out by itself, so connections opened
+   * with the old credentials keep working.
+   */
+  revokeReplacedAfter?: number | null;
 }
 
 export interface Lease {
@@ -92,9 +113,23 @@ export class Secret {
   toJSON(): string;
 }
 
-export type EventKind = 'created' | 'refreshed' | 'changed' | 'error' | 'evicted';
+export type EventKind =
+  | 'created'
+  | 'refreshed'
+  | 'changed'
+  | 'error'
+  | 'evicted'
+  /** A Vault lease (or, with reference `vault:auth/token/self`, the client's token) was renewed. */
+  | 'renewed'
+  /** A leased secret was replaced before its lease ran out (max_ttl near, revoked, new login). */
+  | 'rotated'
+  /** A lease ran out before it could be renewed or replaced; the entry left the cache. */
+  | 'expired';
 
-/** What the cache did. Events carry references and version ids, never values. */
+/**
+ * What the cache and the lease lifecycle did. Events carry references,
+ * version and lease ids and usernames, never values or passwords.
+ */
 export interface SecretkitEvent {
   kind: EventKind;
   /** The cache key as a reference (`scheme:path[?version=…&stage=…]`, no `#field`). */
@@ -102,9 +137,31 @@ export interface SecretkitEvent {
   /** For `changed`: the version replaced. */
   oldVersion: string | null;
   newVersion: string | null;
-  /** For `error`: what the read failed with (a stale value may still be served). */
+  /** For `error`: what the read or renewal failed with (a stale value may still be served). */
   error: SecretkitError | null;
   at: Date;
+  /** For lease events: the lease now in force. */
+  leaseId: string | null;
+  /** For `rotated`: the lease replaced. */
+  oldLeaseId: string | null;
+  /** For lease events of credentials with a `username` field: the (new) username. */
+  username: string | null;
+  /** For `rotated`: the username replaced. */
+  oldUsername: string | null;
+  /** For `renewed`: the lease's new duration in seconds. */
+  ttlSecs: number | null;
+}
+
+/** What `databaseCredentials` resolves to. */
+export interface DatabaseCredentials {
+  /** Not secret: it shows in logs and `pg_stat_activity`. */
+  username: string;
+  password: Secret;
+  lease: Lease | null;
+  /** `vault:<mount>/creds/<role>`, for `watch`. */
+  reference: string;
+  /** Stops the `onChange` callback (does nothing without one). */
+  unwatch(): void;
 }
 
 export interface Stats {
@@ -154,11 +211,33 @@ export class Client {
    */
   onEvent(callback: (event: SecretkitEvent) => void): () => void;
   /**
+   * Calls `callback` whenever the secret `reference` names gets a new value
+   * (`changed`, or `rotated` for a Vault lease), whatever its `#field`;
+   * returns the function that stops watching.
+   */
+  watch(reference: string, callback: (event: SecretkitEvent) => void): () => void;
+  /**
+   * Credentials for `role` of Vault's database engine (mount `database` by
+   * default), renewed and replaced before max_ttl as long as the client keeps
+   * reading (`get` runs the lease work that is due; on the edge also hand
+   * `backgroundWork()` to `ctx.waitUntil`). `onChange` hears every rotation.
+   */
+  databaseCredentials(
+    role: string,
+    options?: { mount?: string; onChange?: (event: SecretkitEvent) => void },
+  ): Promise<DatabaseCredentials>;
+  /**
+   * Stops the lease work and revokes the Vault leases this client holds
+   * (unless `revokeOnClose: false`); resolves to how many were revoked.
+   * Also `await using client = ...` where the runtime has `Symbol.asyncDispose`.
+   */
+  close(): Promise<number>;
+  /**
    * Resolves, never rejects, once every background task started so far
-   * (refresh ahead) has finished and its events were delivered. On an edge
-   * runtime, which stops a request's work once it has answered, call
-   * `ctx.waitUntil(client.backgroundWork())` after your reads, or the
-   * refresh ahead never completes.
+   * (refresh ahead, Vault lease renewals and replacements) has finished and
+   * its events were delivered. On an edge runtime, which stops a request's
+   * work once it has answered, call `ctx.waitUntil(client.backgroundWork())`
+   * after your reads, or the refresh ahead and lease work never complete.
    */
   backgroundWork(): Promise<void>;
 }

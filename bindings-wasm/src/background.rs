@@ -8,23 +8,25 @@
 //! queue to JS (`deliver`) when an operation's promise is about to settle and
 //! when a background task finishes. That covers every event: they come from
 //! backend reads, which run inside an operation or a background task (wasm32
-//! has one thread and no other executor). The JS handler of each client lives in a thread-local map keyed by
-//! client id, which is what lets the `Send` spawner reach it.
+//! has one thread and no other executor). The JS handler of each client
+//! (and each `watch` callback) lives in a thread-local map keyed by client
+//! id, which is what lets the `Send` spawner reach it.
 //!
-//! Why a spawner that tracks: refresh ahead starts a task the caller does not
+//! Why a spawner that tracks: refresh ahead, and the Vault lease work a read
+//! finds due (the core's `drive_lifecycle`), start tasks the caller does not
 //! await. An edge runtime ends a request's work when its response is sent
 //! unless told to wait (`ctx.waitUntil`), so `backgroundWork()` hands out a
 //! promise for every task started so far.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::channel::oneshot;
 use futures::future::{FutureExt, Shared};
 use js_sys::{Array, Date, Function, Object, Reflect};
-use secretkit::{BoxFuture, Event, Spawn};
+use secretkit::{BoxFuture, Client, Event, Spawn};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
 
@@ -32,12 +34,19 @@ use crate::error::to_js;
 
 type Done = Shared<oneshot::Receiver<()>>;
 
+/// Who a queued event is for: the client's handler, or one `watch` callback.
+enum Target {
+    All,
+    Watch(u64),
+}
+
 /// What a client shares with the core's listener and spawner (all `Send`).
 pub struct Background {
     client: u32,
-    /// A JS handler is set: only then are events queued.
+    /// A JS handler is set: only then are events for it queued.
     listening: AtomicBool,
-    events: Mutex<Vec<Event>>,
+    events: Mutex<Vec<(Target, Event)>>,
+    next_watch: AtomicU64,
     /// Background tasks not finished yet, by task number.
     tasks: Mutex<(u64, Vec<(u64, Done)>)>,
 }
@@ -45,6 +54,9 @@ pub struct Background {
 thread_local! {
     /// Client id → its JS event handler (called with an array of events).
     static HANDLERS: RefCell<HashMap<u32, Function>> = RefCell::new(HashMap::new());
+    /// (client id, watch id) → the `watch` callback (called with one event)
+    /// and the core listener id to unsubscribe.
+    static WATCHERS: RefCell<HashMap<(u32, u64), (Function, u64)>> = RefCell::new(HashMap::new());
 }
 
 static NEXT_CLIENT: AtomicU32 = AtomicU32::new(1);
@@ -59,6 +71,7 @@ impl Background {
             client: NEXT_CLIENT.fetch_add(1, Ordering::Relaxed),
             listening: AtomicBool::new(false),
             events: Mutex::new(Vec::new()),
+            next_watch: AtomicU64::new(1),
             tasks: Mutex::new((0, Vec::new())),
         })
     }
@@ -66,7 +79,31 @@ impl Background {
     /// The core listener's body: keep the event for `deliver`.
     pub fn queue(&self, event: &Event) {
         if self.listening.load(Ordering::Relaxed) {
-            lock(&self.events).push(event.clone());
+            lock(&self.events).push((Target::All, event.clone()));
+        }
+    }
+
+    /// The core's `watch` on `reference`, delivered to `callback` through the
+    /// queue like every other event; returns the id for `unwatch`.
+    pub fn watch(
+        self: &Arc<Self>,
+        client: &Client,
+        reference: &str,
+        callback: Function,
+    ) -> secretkit::Result<u64> {
+        let id = self.next_watch.fetch_add(1, Ordering::Relaxed);
+        let background = self.clone();
+        let listener = client.watch(reference, move |event| {
+            lock(&background.events).push((Target::Watch(id), event.clone()));
+        })?;
+        WATCHERS.with_borrow_mut(|w| w.insert((self.client, id), (callback, listener)));
+        Ok(id)
+    }
+
+    /// Stop a `watch`; unknown ids (already stopped) are ignored.
+    pub fn unwatch(&self, client: &Client, id: u64) {
+        if let Some((_, listener)) = WATCHERS.with_borrow_mut(|w| w.remove(&(self.client, id))) {
+            client.unsubscribe(listener);
         }
     }
 
@@ -78,24 +115,39 @@ impl Background {
             None => drop(handlers.remove(&self.client)),
         });
         if !self.listening.load(Ordering::Relaxed) {
-            lock(&self.events).clear();
+            lock(&self.events).retain(|(target, _)| matches!(target, Target::Watch(_)));
         }
     }
 
     /// Hand the queued events to the JS handler. The handler (js/api.mjs)
     /// calls each callback in a try/catch, so a throwing callback cannot
     /// leave the client half way; its Result is ignored for the same reason.
+    /// `watch` callbacks get their events after the handler got the batch.
     pub fn deliver(&self) {
         let events = std::mem::take(&mut *lock(&self.events));
         if events.is_empty() {
             return;
         }
-        // Cloned out first: a callback may set or remove handlers.
-        let Some(handler) = HANDLERS.with_borrow(|h| h.get(&self.client).cloned()) else {
-            return;
-        };
-        let batch: Array = events.iter().map(event_object).collect();
-        let _ = handler.call1(&JsValue::UNDEFINED, &batch);
+        // Functions are cloned out of the maps first: a callback may set or
+        // remove handlers and watches.
+        let batch: Array = events
+            .iter()
+            .filter(|(target, _)| matches!(target, Target::All))
+            .map(|(_, event)| event_object(event))
+            .collect();
+        if batch.length() > 0 {
+            if let Some(handler) = HANDLERS.with_borrow(|h| h.get(&self.client).cloned()) {
+                let _ = handler.call1(&JsValue::UNDEFINED, &batch);
+            }
+        }
+        for (target, event) in &events {
+            let Target::Watch(id) = target else { continue };
+            let callback =
+                WATCHERS.with_borrow(|w| w.get(&(self.client, *id)).map(|e| e.0.clone()));
+            if let Some(callback) = callback {
+                let _ = callback.call1(&JsValue::UNDEFINED, &event_object(event));
+            }
+        }
     }
 
     /// Futures that complete as each task started so far finishes.
@@ -120,6 +172,7 @@ impl Drop for Background {
     fn drop(&mut self) {
         // try_with: nothing to do once the thread's storage is gone.
         let _ = HANDLERS.try_with(|h| h.borrow_mut().remove(&self.client));
+        let _ = WATCHERS.try_with(|w| w.borrow_mut().retain(|(c, _), _| *c != self.client));
     }
 }
 
@@ -141,11 +194,13 @@ impl Spawn for LocalSpawner {
     }
 }
 
-/// `{ kind, reference, oldVersion, newVersion, error, at }`; `error` is the
-/// native error object, which js/api.mjs turns into a SecretkitError.
+/// `{ kind, reference, oldVersion, newVersion, error, at, leaseId,
+/// oldLeaseId, username, oldUsername, ttlSecs }` (absent ones `null`);
+/// `error` is the native error object, which js/api.mjs turns into a
+/// SecretkitError.
 fn event_object(event: &Event) -> JsValue {
     let out = Object::new();
-    let version = |v: &Option<String>| v.as_deref().map_or(JsValue::NULL, JsValue::from_str);
+    let text = |v: &Option<String>| v.as_deref().map_or(JsValue::NULL, JsValue::from_str);
     let millis = event
         .at
         .duration_since(std::time::UNIX_EPOCH)
@@ -153,10 +208,20 @@ fn event_object(event: &Event) -> JsValue {
     let fields = [
         ("kind", JsValue::from_str(event.kind.as_str())),
         ("reference", JsValue::from_str(&event.reference)),
-        ("oldVersion", version(&event.old_version)),
-        ("newVersion", version(&event.new_version)),
+        ("oldVersion", text(&event.old_version)),
+        ("newVersion", text(&event.new_version)),
         ("error", event.error.as_ref().map_or(JsValue::NULL, to_js)),
         ("at", Date::new(&JsValue::from_f64(millis)).into()),
+        ("leaseId", text(&event.lease_id)),
+        ("oldLeaseId", text(&event.old_lease_id)),
+        ("username", text(&event.username)),
+        ("oldUsername", text(&event.old_username)),
+        (
+            "ttlSecs",
+            event
+                .ttl_secs
+                .map_or(JsValue::NULL, |s| JsValue::from_f64(s as f64)),
+        ),
     ];
     for (key, value) in fields {
         // Setting a property on a fresh plain object cannot fail.

@@ -2,6 +2,12 @@
 //! methods, plus the event queue and background-task tracking of
 //! background.rs.
 //!
+//! `get` polls the core's `Client::get` once: a cache hit is answered
+//! synchronously, without a promise, and a miss hands the same future on as
+//! a promise. (Not `get_cached` for hits: only `get` drives the Vault
+//! lifecycle on wasm, so a worker whose reads are all hits would never renew
+//! its leases.)
+//!
 //! The core's `ClientBuilder::build()` is async, but with explicit settings it
 //! finishes on its first poll, so the constructor polls it once and `new
 //! Client(config)` is ready at once (and config errors throw right there). If
@@ -21,7 +27,7 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::background::{Background, LocalSpawner};
 use crate::error::{not_a_string, reference_arg, to_js};
 use crate::runtime::{FetchTransport, JsClock};
-use crate::secret::WasmSecret;
+use crate::secret::{lease_object, WasmSecret};
 
 type Build = Shared<LocalBoxFuture<'static, Result<Client, Error>>>;
 
@@ -58,6 +64,9 @@ impl WasmClient {
         if let Some(vault) = config.vault {
             builder = builder.vault(vault);
         }
+        if let Some(auth) = config.vault_auth {
+            builder = builder.vault_auth(auth);
+        }
         let listener = background.clone();
         let mut build = builder
             .build()
@@ -79,32 +88,35 @@ impl WasmClient {
         self.operation(|_| async { Ok(JsValue::UNDEFINED) })
     }
 
-    /// A fresh cache hit, or `undefined` when `get` must ask the backend.
-    /// When the hit comes from the backend read `knownSerial` names, `true`
-    /// instead: the JS layer still holds the Secret it built for that read.
-    #[wasm_bindgen(js_name = getCached)]
-    pub fn get_cached(
-        &self,
-        reference: JsValue,
-        known_serial: Option<f64>,
-    ) -> Result<JsValue, JsValue> {
+    /// A cache hit at once: a NativeSecret, or `true` when it comes from the
+    /// backend read `knownSerial` names (the JS layer still holds the Secret
+    /// it built for that read); otherwise a Promise of the NativeSecret.
+    /// Throws the errors known at once (invalid reference, cached not-found).
+    pub fn get(&self, reference: JsValue, known_serial: Option<f64>) -> Result<JsValue, JsValue> {
         let reference = reference_arg(&reference)?;
-        let Some(client) = self.client_now()? else {
-            return Ok(JsValue::UNDEFINED);
+        let Some(client) = self.client_now()?.cloned() else {
+            let read =
+                self.operation(move |client| async move { secret(client.get(&reference).await) });
+            return Ok(read.into());
         };
-        match client.get_cached(&reference) {
-            Some(Ok(hit)) if Some(hit.serial() as f64) == known_serial => Ok(JsValue::TRUE),
-            Some(Ok(hit)) => Ok(WasmSecret(hit).into()),
-            Some(Err(e)) => Err(to_js(&e)),
-            None => Ok(JsValue::UNDEFINED),
+        let mut read = async move { client.get(&reference).await }.boxed_local();
+        let Some(result) = (&mut read).now_or_never() else {
+            let background = self.background.clone();
+            let read = future_to_promise(async move {
+                let result = read.await;
+                background.deliver();
+                secret(result)
+            });
+            return Ok(read.into());
+        };
+        // A read that fails before any I/O (e.g. AWS not configured) has
+        // queued an error event.
+        self.background.deliver();
+        match result {
+            Ok(hit) if Some(hit.serial() as f64) == known_serial => Ok(JsValue::TRUE),
+            Ok(hit) => Ok(WasmSecret(hit).into()),
+            Err(e) => Err(to_js(&e)),
         }
-    }
-
-    pub fn get(&self, reference: JsValue) -> Promise {
-        self.operation(move |client| async move {
-            let reference = reference_arg(&reference)?;
-            secret(client.get(&reference).await)
-        })
     }
 
     /// Read from the backend now, whatever the cache holds, and cache it.
@@ -180,6 +192,76 @@ impl WasmClient {
     pub fn stats(&self) -> Result<JsValue, JsValue> {
         let stats = self.client_now()?.map(Client::stats).unwrap_or_default();
         Ok(stats_object(&stats))
+    }
+
+    /// `{ username, password: NativeSecret, lease, reference, watchId }`: the
+    /// core's `database_credentials`; with `onChange` also `watch`ed (before
+    /// the promise settles, so no rotation falls in between), else
+    /// `watchId` is `null`.
+    #[wasm_bindgen(js_name = databaseCredentials)]
+    pub fn database_credentials(
+        &self,
+        mount: String,
+        role: String,
+        on_change: Option<Function>,
+    ) -> Promise {
+        let background = self.background.clone();
+        self.operation(move |client| async move {
+            let creds = client
+                .database_credentials(&mount, &role)
+                .await
+                .map_err(|e| to_js(&e))?;
+            let watch_id = match on_change {
+                Some(callback) => background
+                    .watch(&client, &creds.reference, callback)
+                    .map(|id| JsValue::from_f64(id as f64))
+                    .map_err(|e| to_js(&e))?,
+                None => JsValue::NULL,
+            };
+            let out = Object::new();
+            let fields = [
+                ("username", JsValue::from_str(&creds.username)),
+                ("password", WasmSecret(creds.password).into()),
+                ("lease", lease_object(creds.lease.as_ref())),
+                ("reference", JsValue::from_str(&creds.reference)),
+                ("watchId", watch_id),
+            ];
+            for (key, value) in fields {
+                // Setting a property on a fresh plain object cannot fail.
+                let _ = Reflect::set(&out, &key.into(), &value);
+            }
+            Ok(out.into())
+        })
+    }
+
+    /// Calls `callback` with each `changed` / `rotated` event of the secret
+    /// `reference` names (any `#field`); returns the id for `unwatch`.
+    pub fn watch(&self, reference: JsValue, callback: Function) -> Result<f64, JsValue> {
+        let reference = reference_arg(&reference)?;
+        let client = self.client_now()?.ok_or_else(|| {
+            to_js(&Error::new(
+                ErrorKind::Config,
+                "the client is still being built: create it with `await Client.create(config)`",
+            ))
+        })?;
+        let id = self
+            .background
+            .watch(client, &reference, callback)
+            .map_err(|e| to_js(&e))?;
+        Ok(id as f64)
+    }
+
+    pub fn unwatch(&self, id: f64) -> Result<(), JsValue> {
+        if let Some(client) = self.client_now()? {
+            self.background.unwatch(client, id as u64);
+        }
+        Ok(())
+    }
+
+    /// Stops the lease work and revokes this client's Vault leases (with
+    /// `revokeOnClose`); resolves to how many were revoked.
+    pub fn close(&self) -> Promise {
+        self.operation(|client| async move { Ok(JsValue::from_f64(client.close().await as f64)) })
     }
 
     /// The function events are handed to, as arrays; `null` stops queueing.

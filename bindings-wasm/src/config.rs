@@ -1,13 +1,14 @@
 //! The JS config object: `{ aws?, vault?, defaultTtl?, ttlJitter?,
 //! refreshAhead?, maxStale?, negativeTtl?, retryBase?, retryMax?, maxEntries?,
-//! timeout? }` (times in seconds, fractions as numbers in [0, 1]). Unknown keys are refused so a typo such as
+//! timeout?, revokeOnClose?, revokeReplacedAfter? }` (times in seconds,
+//! fractions as numbers in [0, 1]); `vault.auth` is in auth.rs. Unknown keys are refused so a typo such as
 //! `defaultTTL` fails loudly instead of being ignored (checked by hand:
 //! serde-wasm-bindgen looks fields up by name, so `deny_unknown_fields`
 //! never sees the extra ones).
 
 use std::time::Duration;
 
-use secretkit::{AwsSettings, ClientSettings, VaultSettings};
+use secretkit::{AwsSettings, ClientSettings, VaultAuth, VaultSettings};
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -27,9 +28,11 @@ struct Config {
     retry_max: Option<f64>,
     max_entries: Option<f64>,
     timeout: Option<f64>,
+    revoke_on_close: Option<bool>,
+    revoke_replaced_after: Option<f64>,
 }
 
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 13] = [
     "aws",
     "vault",
     "defaultTtl",
@@ -41,6 +44,8 @@ const KEYS: [&str; 11] = [
     "retryMax",
     "maxEntries",
     "timeout",
+    "revokeOnClose",
+    "revokeReplacedAfter",
 ];
 
 #[derive(Deserialize)]
@@ -57,13 +62,16 @@ struct AwsConfig {
 #[serde(rename_all = "camelCase")]
 struct VaultConfig {
     address: String,
-    token: String,
+    /// May be left out when `auth` logs in.
+    token: Option<String>,
     namespace: Option<String>,
+    auth: Option<crate::auth::AuthConfig>,
 }
 
 pub struct Parsed {
     pub aws: Option<AwsSettings>,
     pub vault: Option<VaultSettings>,
+    pub vault_auth: Option<VaultAuth>,
     pub settings: ClientSettings,
 }
 
@@ -83,11 +91,9 @@ pub fn parse(value: JsValue) -> Result<Parsed, JsValue> {
                 "endpoint",
             ],
         )?;
-        check_keys(
-            &get(&value, "vault"),
-            "vault.",
-            &["address", "token", "namespace"],
-        )?;
+        let vault = get(&value, "vault");
+        check_keys(&vault, "vault.", &["address", "token", "namespace", "auth"])?;
+        crate::auth::check(&get(&vault, "auth"))?;
         serde_wasm_bindgen::from_value(value)
             .map_err(|e| config_error(format!("invalid client config: {}", without_strings(&e))))?
     };
@@ -120,12 +126,30 @@ pub fn parse(value: JsValue) -> Result<Parsed, JsValue> {
         }
         settings.max_entries = n.min(usize::MAX as f64) as usize;
     }
+    if let Some(after) = config.revoke_replaced_after {
+        settings.revoke_replaced_after = Some(seconds("revokeReplacedAfter", after)?);
+    }
+    if let Some(revoke) = config.revoke_on_close {
+        settings.revoke_on_close = revoke;
+    }
     if let Some(t) = config.timeout {
         settings.timeout = seconds("timeout", t)?;
         if settings.timeout.is_zero() {
             return Err(config_error("timeout must be more than 0 seconds"));
         }
     }
+    let (vault, vault_auth) = match config.vault {
+        Some(v) => {
+            let auth = v.auth.map(crate::auth::AuthConfig::into_auth).transpose()?;
+            let settings = VaultSettings {
+                address: v.address,
+                token: v.token.unwrap_or_default(),
+                namespace: v.namespace,
+            };
+            (Some(settings), auth)
+        }
+        None => (None, None),
+    };
     Ok(Parsed {
         aws: config.aws.map(|a| AwsSettings {
             region: a.region,
@@ -134,20 +158,17 @@ pub fn parse(value: JsValue) -> Result<Parsed, JsValue> {
             session_token: a.session_token,
             endpoint: a.endpoint,
         }),
-        vault: config.vault.map(|v| VaultSettings {
-            address: v.address,
-            token: v.token,
-            namespace: v.namespace,
-        }),
+        vault,
+        vault_auth,
         settings,
     })
 }
 
-fn get(object: &JsValue, key: &str) -> JsValue {
+pub fn get(object: &JsValue, key: &str) -> JsValue {
     js_sys::Reflect::get(object, &key.into()).unwrap_or(JsValue::UNDEFINED)
 }
 
-fn check_keys(object: &JsValue, prefix: &str, allowed: &[&str]) -> Result<(), JsValue> {
+pub fn check_keys(object: &JsValue, prefix: &str, allowed: &[&str]) -> Result<(), JsValue> {
     let Some(object) = object.dyn_ref::<js_sys::Object>() else {
         return Ok(()); // not an object: serde reports the type
     };

@@ -43,18 +43,7 @@ impl WasmSecret {
     /// `{ id, duration, renewable }` (duration in seconds) or `null`.
     #[wasm_bindgen(getter)]
     pub fn lease(&self) -> JsValue {
-        let Some(lease) = self.0.lease() else {
-            return JsValue::NULL;
-        };
-        let out = Object::new();
-        let _ = Reflect::set(&out, &"id".into(), &lease.id.as_str().into());
-        let _ = Reflect::set(
-            &out,
-            &"duration".into(),
-            &(lease.duration_secs as f64).into(),
-        );
-        let _ = Reflect::set(&out, &"renewable".into(), &lease.renewable.into());
-        out.into()
+        lease_object(self.0.lease())
     }
 
     /// Which backend read the value came from (js/api.mjs reuses the Secret
@@ -68,4 +57,21 @@ impl WasmSecret {
     pub fn redacted(&self) -> String {
         self.0.redacted()
     }
+}
+
+/// `{ id, duration, renewable }` (duration in seconds) or `null`.
+pub fn lease_object(lease: Option<&secretkit::Lease>) -> JsValue {
+    let Some(lease) = lease else {
+        return JsValue::NULL;
+    };
+    let out = Object::new();
+    // Setting a property on a fresh plain object cannot fail.
+    let _ = Reflect::set(&out, &"id".into(), &lease.id.as_str().into());
+    let _ = Reflect::set(
+        &out,
+        &"duration".into(),
+        &(lease.duration_secs as f64).into(),
+    );
+    let _ = Reflect::set(&out, &"renewable".into(), &lease.renewable.into());
+    out.into()
 }

@@ -160,7 +160,20 @@ test('events: created, then changed with the old and new versions, delivered bef
   assert.deepEqual(kinds(), ['created']);
   assert.deepEqual(
     { ...events[0], at: undefined },
-    { kind: 'created', reference: ref, oldVersion: null, newVersion: '1', error: null, at: undefined },
+    {
+      kind: 'created',
+      reference: ref,
+      oldVersion: null,
+      newVersion: '1',
+      error: null,
+      at: undefined,
+      // Lease fields, null outside the Vault lifecycle.
+      leaseId: null,
+      oldLeaseId: null,
+      username: null,
+      oldUsername: null,
+      ttlSecs: null,
+    },
   );
   assert.ok(events[0].at instanceof Date);
   assert.ok(events[0].at.getTime() >= before - 1000 && events[0].at.getTime() <= Date.now() + 1000);

@@ -292,6 +292,16 @@ async fn renewal_failures_back_off_and_stop_at_expiry() {
         .await
         .unwrap();
     assert_eq!(fresh.reveal().unwrap(), "v-ro-2");
+    // Watchers hear of the new credentials as a rotation, as if in time.
+    let rotated = kinds(&events, EventKind::Rotated);
+    assert_eq!(rotated.len(), 1);
+    assert_eq!(rotated[0].old_username.as_deref(), Some("v-ro-1"));
+    assert_eq!(rotated[0].username.as_deref(), Some("v-ro-2"));
+    assert_eq!(
+        kinds(&events, EventKind::Created).len(),
+        1,
+        "only the first read is `created`"
+    );
 }
 
 #[tokio::test]

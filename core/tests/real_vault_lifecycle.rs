@@ -297,6 +297,19 @@ async fn from_env_logs_in_with_approle_files() {
 }
 
 #[tokio::test]
+async fn a_refused_approle_login_is_an_auth_error_that_names_no_secret() {
+    let auth = VaultAuth::AppRole {
+        mount: "approle".into(),
+        role_id: SecretSource::File(var("SK_APPROLE_ROLE_ID_FILE").into()),
+        secret_id: SecretSource::Value("not-the-secret-id".into()),
+    };
+    let (client, _) = client_with(ClientSettings::default(), Some(auth)).await;
+    let err = client.get(&creds_ref()).await.unwrap_err();
+    assert_eq!(err.kind(), secretkit::ErrorKind::Auth, "{err}");
+    assert!(!err.to_string().contains("not-the-secret-id"), "{err}");
+}
+
+#[tokio::test]
 async fn approle_login_token_renewal_and_relogin() {
     let auth = VaultAuth::AppRole {
         mount: "approle".into(),

@@ -254,9 +254,16 @@ impl Vault {
         let now = self.rt.clock.now();
         let state = match self.auth.login_request()? {
             Some((path, body)) => {
+                // A refused login is an auth failure, whatever status says so.
                 let answer = self
                     .call(http::Method::POST, &path, Some(&body), None)
-                    .await?;
+                    .await
+                    .map_err(|e| match e.kind() {
+                        ErrorKind::InvalidReference | ErrorKind::AccessDenied => {
+                            Error::new(ErrorKind::Auth, format!("login refused: {}", e.message()))
+                        }
+                        _ => e,
+                    })?;
                 let answer =
                     answer.ok_or_else(|| Error::new(ErrorKind::Auth, "login path not found"))?;
                 let auth = parse_json(&answer)?

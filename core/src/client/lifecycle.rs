@@ -56,6 +56,9 @@ struct State {
     token_busy: bool,
     /// Replaced leases and when to revoke them (with `revoke_replaced_after`).
     retiring: Vec<(String, SystemTime)>,
+    /// Leases that ran out (lease id, username): the next read of the key
+    /// is reported as a rotation, so a watcher hears about it either way.
+    ended: HashMap<CacheKey, (String, Option<String>)>,
     closed: bool,
 }
 
@@ -71,6 +74,12 @@ impl Lifecycle {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.lock().closed
+    }
+
+    /// Whether `key` holds, or held until it ran out, a tracked lease.
+    pub(crate) fn knows(&self, key: &CacheKey) -> bool {
+        let state = self.lock();
+        state.leases.contains_key(key) || state.ended.contains_key(key)
     }
 
     /// When something is next due, if anything is tracked.
@@ -113,20 +122,26 @@ impl Inner {
             busy: false,
         };
         let mut state = self.lifecycle.lock();
-        let old = state.leases.insert(key.clone(), tracked);
-        let Some(old) = old.filter(|o| o.lease.id != value.lease.as_ref().map_or("", |l| &l.id))
-        else {
-            return;
+        let new_id = tracked.lease.id.clone();
+        let new_username = tracked.username.clone();
+        let replaced = state.leases.insert(key.clone(), tracked);
+        let ended = state.ended.remove(key);
+        let (old_id, old_username) = match (replaced, ended) {
+            (Some(old), _) if old.lease.id != new_id => {
+                if let Some(grace) = self.settings.revoke_replaced_after {
+                    state.retiring.push((old.lease.id.clone(), now + grace));
+                }
+                (old.lease.id, old.username)
+            }
+            (Some(_), _) => return,
+            (None, Some(ended)) => ended,
+            (None, None) => return,
         };
-        if let Some(grace) = self.settings.revoke_replaced_after {
-            state.retiring.push((old.lease.id.clone(), now + grace));
-        }
-        let new = &state.leases[key];
         let mut event = self.event(EventKind::Rotated, key);
-        event.lease_id = Some(new.lease.id.clone());
-        event.old_lease_id = Some(old.lease.id);
-        event.username = new.username.clone();
-        event.old_username = old.username;
+        event.lease_id = Some(new_id);
+        event.old_lease_id = Some(old_id);
+        event.username = new_username;
+        event.old_username = old_username;
         drop(state);
         self.emit(event);
     }
@@ -299,7 +314,19 @@ impl Inner {
     }
 
     fn expired(&self, key: &CacheKey) {
-        let old = self.lifecycle.lock().leases.remove(key);
+        let old = {
+            let mut state = self.lifecycle.lock();
+            let old = state.leases.remove(key);
+            if let Some(t) = &old {
+                if state.ended.len() >= 1024 {
+                    state.ended.clear();
+                }
+                state
+                    .ended
+                    .insert(key.clone(), (t.lease.id.clone(), t.username.clone()));
+            }
+            old
+        };
         self.cache.remove(key);
         let mut event = self.event(EventKind::Expired, key);
         event.lease_id = old.as_ref().map(|t| t.lease.id.clone());

@@ -387,6 +387,7 @@ impl Client {
     /// Lets bindings answer hits synchronously, without a runtime round trip.
     /// A hit that is due for refresh starts the background refresh here too.
     pub fn get_cached(&self, reference: &str) -> Option<Result<Secret>> {
+        self.drive_lifecycle();
         let parsed = self.inner.memo.parse(reference).ok()?;
         let result = match self.cached_answer(&parsed.reference, &parsed.key)? {
             Ok(fetched) => cut(&parsed, fetched),
@@ -400,6 +401,7 @@ impl Client {
     /// serial can hand it out again without building a new one. Counts as a
     /// hit and starts a due refresh, exactly like `get_cached`.
     pub fn cached_serial(&self, reference: &str) -> Option<u64> {
+        self.drive_lifecycle();
         let parsed = self.inner.memo.parse(reference).ok()?;
         match self.cached_answer(&parsed.reference, &parsed.key)? {
             Ok(fetched) => Some(fetched.serial),
@@ -691,7 +693,7 @@ impl Inner {
         };
         // A new lease replacing a tracked one is reported once, as `rotated`
         // (by `track_lease`, with lease ids and usernames).
-        let rotation = value.lease.is_some() && old.is_some();
+        let rotation = value.lease.is_some() && (old.is_some() || self.lifecycle.knows(key));
         if !rotation {
             let mut event = self.event(kind, key);
             event.old_version = old.and_then(|o| o.version.clone());
