@@ -80,6 +80,11 @@ export interface ClientOptions {
   maxEntries?: number
   /** Bound on each backend request. Default 10. */
   timeout?: number
+  /** `close()` revokes the Vault leases this client holds. Default true. */
+  revokeOnClose?: boolean
+  /** Revoke a replaced lease this many seconds after its replacement was read; null (the
+   * default) lets it run out by itself, so connections opened with it keep working. */
+  revokeReplacedAfter?: number | null
 }
 
 export interface AwsConfig {
@@ -91,10 +96,42 @@ export interface AwsConfig {
   endpoint?: string
 }
 
+/** Exactly one of a value and a file holding it (re-read at every login). */
+type Inline<Name extends string> =
+  | ({ [K in Name]: string } & { [K in `${Name}File`]?: never })
+  | ({ [K in `${Name}File`]: string } & { [K in Name]?: never })
+
+/** AppRole login; `mount` defaults to 'approle'. */
+export type AppRoleAuth = { method: 'approle'; mount?: string } & Inline<'roleId'> & Inline<'secretId'>
+
+/** Kubernetes login; the JWT defaults to the pod's service-account token file, `mount` to 'kubernetes'. */
+export type KubernetesAuth = { method: 'kubernetes'; role: string; mount?: string } & (
+  | Inline<'jwt'>
+  | { jwt?: never; jwtFile?: never }
+)
+
+/** JWT/OIDC login; `mount` defaults to 'jwt'. */
+export type JwtAuth = { method: 'jwt'; role: string; mount?: string } & Inline<'jwt'>
+
+/** A token read from a file at every (re)login, e.g. one written by vault agent. */
+export interface TokenFileAuth {
+  method: 'token_file'
+  path: string
+}
+
+/**
+ * How the client gets its Vault token. Login methods log in again by themselves when the
+ * token cannot be renewed any more, re-reading files each time (rotated secret ids and
+ * projected service-account tokens are picked up).
+ */
+export type VaultAuth = AppRoleAuth | KubernetesAuth | JwtAuth | TokenFileAuth
+
 export interface VaultConfig {
   address: string
-  token: string
+  /** The token to use when no `auth` method is given. */
+  token?: string
   namespace?: string
+  auth?: VaultAuth
 }
 
 export interface ClientConfig extends ClientOptions {
@@ -102,17 +139,38 @@ export interface ClientConfig extends ClientOptions {
   vault?: VaultConfig
 }
 
-export type EventKind = 'created' | 'refreshed' | 'changed' | 'evicted' | 'error'
+export type EventKind =
+  | 'created'
+  | 'refreshed'
+  | 'changed'
+  | 'evicted'
+  | 'error'
+  | 'renewed'
+  | 'rotated'
+  | 'expired'
 
-/** What the cache did; never carries a value. */
+/** What the cache or the Vault lifecycle did; never carries a value. Every field is present, null when it does not apply. */
 export interface SecretEvent {
   /** created: first read of a key; refreshed: re-read, same version; changed: re-read, new version;
-   * evicted: dropped to keep the cache within maxEntries; error: a backend read failed. */
+   * evicted: dropped to keep the cache within maxEntries; error: a backend read (or a renewal) failed;
+   * renewed: a Vault lease (or the client's token) was renewed; rotated: a leased secret was replaced
+   * before its lease ran out; expired: a lease ran out before it could be renewed or replaced. */
   kind: EventKind
-  /** The cache key as a reference (`scheme:path[?version=…&stage=…]`, no #field). */
+  /** The cache key as a reference (`scheme:path[?version=…&stage=…]`, no #field);
+   * `vault:auth/token/self` for the client's token. */
   reference: string
   oldVersion: string | null
   newVersion: string | null
+  /** renewed, expired: the lease; rotated: the new lease. */
+  leaseId: string | null
+  /** rotated: the lease it replaced. */
+  oldLeaseId: string | null
+  /** For credentials with a username (rotated: the new one); never a password. */
+  username: string | null
+  /** rotated: the username it replaced. */
+  oldUsername: string | null
+  /** renewed: the lease's new duration in seconds. */
+  ttlSecs: number | null
   /** Set for kind 'error'. */
   error: SecretkitError | null
   at: Date
@@ -136,6 +194,26 @@ export interface Stats {
   backendCalls: { ssm: number; asm: number; vault: number; env: number; file: number }
 }
 
+/** Credentials from Vault's database engine, renewed and rotated by the client. */
+export interface DatabaseCredentials {
+  /** Not secret: usernames show in logs and pg_stat_activity. */
+  username: string
+  password: Secret
+  lease: Lease | null
+  /** `vault:<mount>/creds/<role>`, for `watch`. */
+  reference: string
+  /** Stops the `onChange` watch (a no-op without `onChange`). */
+  unwatch(): void
+}
+
+export interface DatabaseCredentialsOptions {
+  /** Mount of the database engine. Default 'database'. */
+  mount?: string
+  /** Called with each 'rotated' event of these credentials (read the new ones with
+   * `databaseCredentials` again) until `unwatch()` or `close()`. */
+  onChange?: SecretEventListener
+}
+
 export interface GetManyOptions {
   /** Return each failure in place instead of rejecting with the first. */
   settled?: boolean
@@ -143,10 +221,10 @@ export interface GetManyOptions {
 
 /**
  * Reads secrets through one cache. Emits 'created', 'refreshed', 'changed',
- * 'evicted' and 'error' (a SecretEvent each); the client subscribes to the
- * core only while one of these has a listener, and never keeps the process
- * alive. 'error' is emitted only when it has a listener, so a background
- * refresh failure never throws.
+ * 'evicted', 'error', 'renewed', 'rotated' and 'expired' (a SecretEvent each);
+ * the client subscribes to the core only while one of these has a listener,
+ * and never keeps the process alive. 'error' is emitted only when it has a
+ * listener, so a background refresh failure never throws.
  */
 export declare class Client extends EventEmitter {
   /** Explicit configuration: only the backends given are enabled. */
@@ -161,6 +239,18 @@ export declare class Client extends EventEmitter {
   /** With `settled`, each failure is returned in place as a SecretkitError. */
   getMany(references: readonly string[], options: { settled: true }): Promise<Array<Secret | SecretkitError>>
   getMany(references: readonly string[], options?: GetManyOptions): Promise<Array<Secret | SecretkitError>>
+  /**
+   * Calls `callback` whenever the secret `reference` names gets a new value ('changed', or
+   * 'rotated' for a Vault lease), whatever its #field; returns the function that stops it.
+   */
+  watch(reference: string, callback: SecretEventListener): () => void
+  /** Database credentials for `role`, kept valid by the client's Vault lifecycle. */
+  databaseCredentials(role: string, options?: DatabaseCredentialsOptions): Promise<DatabaseCredentials>
+  /** Stops renewing, ends the watches and (with `revokeOnClose`) revokes the client's Vault
+   * leases; resolves to how many were revoked. */
+  close(): Promise<number>
+  /** `await using client = ...` closes it. */
+  [Symbol.asyncDispose](): Promise<void>
   /** Load every secret under an `ssm:` or `asm:` prefix into the cache; resolves to how many. */
   prefetch(prefix: string): Promise<number>
   stats(): Stats

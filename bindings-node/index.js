@@ -86,7 +86,7 @@ class Secret {
 }
 
 // Event names the native subscription serves.
-const EVENT_KINDS = new Set(['created', 'refreshed', 'changed', 'evicted', 'error'])
+const EVENT_KINDS = new Set(['created', 'refreshed', 'changed', 'evicted', 'error', 'renewed', 'rotated', 'expired'])
 
 // The serial memo (and its native slots) is cleared when it reaches this many references.
 const MEMO_LIMIT = 4096
@@ -94,6 +94,41 @@ const MEMO_LIMIT = 4096
 /** A native ErrorInfo (events, settled getMany) as a SecretkitError. */
 function errorFromInfo({ code, kind, reference, message }) {
   return new SecretkitError(message, { code, kind, reference: reference ?? null })
+}
+
+/** A NativeEvent as the public event object: every field present, null when unset. */
+function toEvent(e) {
+  return {
+    kind: e.kind,
+    reference: e.reference,
+    oldVersion: e.oldVersion ?? null,
+    newVersion: e.newVersion ?? null,
+    leaseId: e.leaseId ?? null,
+    oldLeaseId: e.oldLeaseId ?? null,
+    username: e.username ?? null,
+    oldUsername: e.oldUsername ?? null,
+    ttlSecs: e.ttlSecs ?? null,
+    error: e.error ? errorFromInfo(e.error) : null,
+    at: new Date(e.atMs),
+  }
+}
+
+// Runs listeners for a native callback: a throwing listener surfaces as an
+// ordinary uncaught exception, not inside the native callback.
+function invoke(deliver) {
+  try {
+    deliver()
+  } catch (err) {
+    process.nextTick(() => {
+      throw err
+    })
+  }
+}
+
+// The callback handed to the native watch: it holds the user's callback and
+// nothing else (not the client), so a watch does not pin a forgotten client.
+function watcher(callback) {
+  return (nativeEvent) => invoke(() => callback(toEvent(nativeEvent)))
 }
 
 class Client extends EventEmitter {
@@ -105,6 +140,8 @@ class Client extends EventEmitter {
   #slotsOpened = 0
   /** The native listener id while anyone listens to an event kind, else null. */
   #subscription = null
+  /** Native ids of the watches still active; close() ends them. */
+  #watches = new Set()
 
   /** Explicit configuration: only the backends given are enabled. */
   constructor(config = {}) {
@@ -208,6 +245,64 @@ class Client extends EventEmitter {
     }
   }
 
+  /**
+   * Calls `callback(event)` whenever the secret a reference names gets a new
+   * value ('changed', or 'rotated' for a Vault lease), whatever its #field.
+   * Returns the function that stops it. Events arrive like the emitter's, on
+   * the event loop, and never keep the process alive.
+   */
+  watch(reference, callback) {
+    if (typeof callback !== 'function') throw new TypeError('watch(reference, callback): callback must be a function')
+    const id = call(() => this.#native.watch(reference, watcher(callback)))
+    this.#watches.add(id)
+    return () => {
+      if (this.#watches.delete(id)) this.#native.unsubscribe(id)
+    }
+  }
+
+  /**
+   * Database credentials for `role` of Vault's database engine at `mount`,
+   * renewed and rotated by the client. With `onChange`, it is called with
+   * each 'rotated' event of these credentials until `unwatch()` or close().
+   */
+  async databaseCredentials(role, { mount = 'database', onChange } = {}) {
+    if (onChange !== undefined && typeof onChange !== 'function') {
+      throw new TypeError('databaseCredentials: onChange must be a function')
+    }
+    try {
+      let creds = await this.#native.databaseCredentials(mount, role)
+      let unwatch = () => {}
+      if (onChange) {
+        unwatch = this.watch(creds.reference, onChange)
+        // Read again, now a cache hit: a rotation between the first read and
+        // the watch would otherwise go unheard.
+        creds = await this.#native.databaseCredentials(mount, role).catch((err) => {
+          unwatch()
+          throw err
+        })
+      }
+      return {
+        username: creds.username,
+        password: new Secret(NATIVE, creds.password),
+        lease: creds.lease ?? null,
+        reference: creds.reference,
+        unwatch,
+      }
+    } catch (err) {
+      throw fromNative(err)
+    }
+  }
+
+  /**
+   * Stops renewing, ends this client's watches and (with `revokeOnClose`,
+   * the default) revokes the Vault leases it holds; resolves to how many.
+   */
+  async close() {
+    for (const id of this.#watches) this.#native.unsubscribe(id)
+    this.#watches.clear()
+    return this.#native.close()
+  }
+
   stats() {
     return this.#native.stats()
   }
@@ -269,32 +364,23 @@ class Client extends EventEmitter {
     return (nativeEvent) => clientRef.deref()?.#deliver(nativeEvent)
   }
 
-  #deliver({ kind, reference, oldVersion, newVersion, error, atMs }) {
+  #deliver(nativeEvent) {
     // EventEmitter throws on an unhandled 'error': a background refresh
     // failure must never crash the process, so 'error' is only emitted to
     // listeners that asked for it.
-    if (kind === 'error' && this.listenerCount('error') === 0) return
-    const event = {
-      kind,
-      reference,
-      oldVersion: oldVersion ?? null,
-      newVersion: newVersion ?? null,
-      error: error ? errorFromInfo(error) : null,
-      at: new Date(atMs),
-    }
-    try {
-      this.emit(kind, event)
-    } catch (err) {
-      // A throwing listener surfaces as an ordinary uncaught exception, not
-      // inside the native callback.
-      process.nextTick(() => {
-        throw err
-      })
-    }
+    if (nativeEvent.kind === 'error' && this.listenerCount('error') === 0) return
+    invoke(() => this.emit(nativeEvent.kind, toEvent(nativeEvent)))
   }
 
   [inspect.custom]() {
     return 'Client {}'
+  }
+}
+
+// `await using client = ...` closes it (where the runtime has the symbol).
+if (Symbol.asyncDispose) {
+  Client.prototype[Symbol.asyncDispose] = async function () {
+    await this.close()
   }
 }
 

@@ -18,6 +18,13 @@ pub struct NativeEvent {
     pub reference: String,
     pub old_version: Option<String>,
     pub new_version: Option<String>,
+    pub lease_id: Option<String>,
+    pub old_lease_id: Option<String>,
+    /// Usernames of rotated credentials (never passwords).
+    pub username: Option<String>,
+    pub old_username: Option<String>,
+    /// For renewals: the lease's new duration in seconds.
+    pub ttl_secs: Option<f64>,
     pub error: Option<ErrorInfo>,
     /// Milliseconds since the epoch.
     pub at_ms: f64,
@@ -42,6 +49,11 @@ fn to_js(event: &secretkit::Event) -> NativeEvent {
         reference: event.reference.clone(),
         old_version: event.old_version.clone(),
         new_version: event.new_version.clone(),
+        lease_id: event.lease_id.clone(),
+        old_lease_id: event.old_lease_id.clone(),
+        username: event.username.clone(),
+        old_username: event.old_username.clone(),
+        ttl_secs: event.ttl_secs.map(|s| s as f64),
         error: event.error.as_ref().map(info),
         at_ms: epoch_ms(event.at),
     }

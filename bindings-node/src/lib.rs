@@ -8,6 +8,7 @@ mod events;
 mod hits;
 mod options;
 mod secret;
+mod vault;
 
 use napi::bindgen_prelude::Object;
 use napi::bindgen_prelude::{block_on, Either};
@@ -17,7 +18,8 @@ use napi_derive::napi;
 use error::{info, to_napi, ErrorInfo};
 use events::EventCallback;
 use options::{settings, Tunables};
-use secret::Secret;
+use secret::{Lease, Secret};
+use vault::VaultConfig;
 
 #[napi(object)]
 pub struct AwsConfig {
@@ -26,13 +28,6 @@ pub struct AwsConfig {
     pub secret_access_key: String,
     pub session_token: Option<String>,
     pub endpoint: Option<String>,
-}
-
-#[napi(object)]
-pub struct VaultConfig {
-    pub address: String,
-    pub token: String,
-    pub namespace: Option<String>,
 }
 
 /// Explicit backends: only those given are enabled.
@@ -63,6 +58,16 @@ pub struct BackendCalls {
     pub file: f64,
 }
 
+/// Database credentials from Vault's database engine (core `DbCredentials`).
+#[napi(object, object_from_js = false)]
+pub struct DbCredentials {
+    pub username: String,
+    pub password: Secret,
+    pub lease: Option<Lease>,
+    /// `vault:<mount>/creds/<role>`, for `watch`.
+    pub reference: String,
+}
+
 #[napi(js_name = "NativeClient")]
 pub struct Client {
     inner: secretkit::Client,
@@ -84,11 +89,8 @@ impl Client {
             });
         }
         if let Some(v) = backends.vault {
-            builder = builder.vault(secretkit::VaultSettings {
-                address: v.address,
-                token: v.token,
-                namespace: v.namespace,
-            });
+            let (settings, auth) = vault::vault(v)?;
+            builder = builder.vault(settings).vault_auth(auth);
         }
         build(builder)
     }
@@ -213,6 +215,40 @@ impl Client {
     #[napi]
     pub fn unsubscribe(&self, id: f64) {
         self.inner.unsubscribe(id as u64)
+    }
+
+    /// Like `subscribe`, for `changed` / `rotated` events of one secret
+    /// (any `#field` of it). Returns the id for `unsubscribe`.
+    #[napi(ts_args_type = "reference: string, callback: (event: NativeEvent) => void")]
+    pub fn watch(&self, reference: String, callback: EventCallback) -> Result<f64> {
+        self.inner
+            .watch(&reference, events::listener(callback))
+            .map(serial)
+            .map_err(to_napi)
+    }
+
+    /// Credentials for `role` of the database engine at `mount`, kept valid
+    /// by the lifecycle.
+    #[napi]
+    pub async fn database_credentials(&self, mount: String, role: String) -> Result<DbCredentials> {
+        let creds = self
+            .inner
+            .database_credentials(&mount, &role)
+            .await
+            .map_err(to_napi)?;
+        Ok(DbCredentials {
+            username: creds.username,
+            password: Secret::from(creds.password),
+            lease: creds.lease.as_ref().map(Lease::from),
+            reference: creds.reference,
+        })
+    }
+
+    /// Stop renewing and revoke the client's leases (with `revokeOnClose`);
+    /// resolves to how many were revoked.
+    #[napi]
+    pub async fn close(&self) -> u32 {
+        self.inner.close().await.try_into().unwrap_or(u32::MAX)
     }
 }
 

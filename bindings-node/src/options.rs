@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use napi::bindgen_prelude::{Either, Null};
 use napi::Result;
 use napi_derive::napi;
 
@@ -22,6 +23,11 @@ pub struct Tunables {
     pub retry_max: Option<f64>,
     pub max_entries: Option<f64>,
     pub timeout: Option<f64>,
+    /// `close()` revokes the client's Vault leases (default true).
+    pub revoke_on_close: Option<bool>,
+    /// Revoke a replaced lease this many seconds after its replacement was
+    /// read; `null` (the default) lets it run out by itself.
+    pub revoke_replaced_after: Option<Either<f64, Null>>,
 }
 
 pub fn settings(t: &Tunables) -> Result<secretkit::ClientSettings> {
@@ -56,6 +62,12 @@ pub fn settings(t: &Tunables) -> Result<secretkit::ClientSettings> {
             )));
         }
         s.max_entries = n as usize;
+    }
+    if let Some(revoke) = t.revoke_on_close {
+        s.revoke_on_close = revoke;
+    }
+    if let Some(Either::A(v)) = t.revoke_replaced_after {
+        s.revoke_replaced_after = Some(seconds("revokeReplacedAfter", v)?);
     }
     Ok(s)
 }

@@ -15,6 +15,16 @@ pub struct Lease {
     pub renewable: bool,
 }
 
+impl From<&secretkit::Lease> for Lease {
+    fn from(l: &secretkit::Lease) -> Self {
+        Lease {
+            id: l.id.clone(),
+            duration: l.duration_secs as f64,
+            renewable: l.renewable,
+        }
+    }
+}
+
 #[napi(js_name = "NativeSecret")]
 pub struct Secret {
     inner: secretkit::Secret,
@@ -62,11 +72,7 @@ impl Secret {
 
     #[napi(getter)]
     pub fn lease(&self) -> Option<Lease> {
-        self.inner.lease().map(|l| Lease {
-            id: l.id.clone(),
-            duration: l.duration_secs as f64,
-            renewable: l.renewable,
-        })
+        self.inner.lease().map(Lease::from)
     }
 
     /// `Secret(<ref>, <redacted>)`.

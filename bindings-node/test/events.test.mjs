@@ -23,11 +23,24 @@ test('Client is an EventEmitter; events are plain objects', async () => {
   const created = nextEvent(client, 'created')
   await client.get('ssm:/prod/myapp/db-password')
   const event = await created
-  assert.deepEqual(Object.keys(event), ['kind', 'reference', 'oldVersion', 'newVersion', 'error', 'at'])
+  assert.deepEqual(Object.keys(event), [
+    'kind',
+    'reference',
+    'oldVersion',
+    'newVersion',
+    'leaseId',
+    'oldLeaseId',
+    'username',
+    'oldUsername',
+    'ttlSecs',
+    'error',
+    'at',
+  ])
   assert.equal(event.kind, 'created')
   assert.equal(event.reference, 'ssm:/prod/myapp/db-password')
   assert.equal(event.oldVersion, null)
   assert.equal(event.newVersion, '1')
+  for (const lease of ['leaseId', 'oldLeaseId', 'username', 'oldUsername', 'ttlSecs']) assert.equal(event[lease], null)
   assert.equal(event.error, null)
   assert.ok(event.at instanceof Date)
   assert.ok(Math.abs(Date.now() - event.at.getTime()) < 10_000)
