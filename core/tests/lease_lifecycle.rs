@@ -314,6 +314,12 @@ async fn close_revokes_the_leases_the_client_holds() {
         1,
         "the replaced lease is not the client's any more"
     );
+    let err = client.get("vault:database/creds/ro").await.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        secretkit::ErrorKind::Config,
+        "a closed client reads nothing: {err}"
+    );
     let l = vault.leases.lock().unwrap();
     assert_eq!(l.revoked, ["database/creds/ro/2"]);
 }

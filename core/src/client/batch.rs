@@ -32,6 +32,12 @@ struct Batchable {
 impl Client {
     /// Read many references at once; each answer is what `get` would give.
     pub async fn get_many(&self, references: &[&str]) -> Vec<Result<Secret>> {
+        if let Err(e) = self.open() {
+            return references
+                .iter()
+                .map(|r| Err(e.clone().for_reference(r)))
+                .collect();
+        }
         let parsed: Vec<Result<Arc<Parsed>>> = references
             .iter()
             .map(|r| self.inner.memo.parse(r))
@@ -108,6 +114,7 @@ impl Client {
     /// Load every secret under a prefix (`ssm:/prod/myapp/` or `asm:prod/myapp/`)
     /// into the cache; returns how many were loaded.
     pub async fn prefetch(&self, prefix: &str) -> Result<usize> {
+        self.open()?;
         let r = Reference::parse(prefix)?;
         let inner = &self.inner;
         let aws = super::aws(inner).map_err(|e| e.for_reference(prefix))?;

@@ -373,6 +373,7 @@ impl Client {
 
     /// The secret a reference names, from the cache when it is fresh.
     pub async fn get(&self, reference: &str) -> Result<Secret> {
+        self.open()?;
         self.drive_lifecycle();
         let parsed = self.inner.memo.parse(reference)?;
         let fetched = self
@@ -387,6 +388,9 @@ impl Client {
     /// Lets bindings answer hits synchronously, without a runtime round trip.
     /// A hit that is due for refresh starts the background refresh here too.
     pub fn get_cached(&self, reference: &str) -> Option<Result<Secret>> {
+        if let Err(e) = self.open() {
+            return Some(Err(e.for_reference(reference)));
+        }
         self.drive_lifecycle();
         let parsed = self.inner.memo.parse(reference).ok()?;
         let result = match self.cached_answer(&parsed.reference, &parsed.key)? {
@@ -401,6 +405,7 @@ impl Client {
     /// serial can hand it out again without building a new one. Counts as a
     /// hit and starts a due refresh, exactly like `get_cached`.
     pub fn cached_serial(&self, reference: &str) -> Option<u64> {
+        self.open().ok()?;
         self.drive_lifecycle();
         let parsed = self.inner.memo.parse(reference).ok()?;
         match self.cached_answer(&parsed.reference, &parsed.key)? {
@@ -412,6 +417,7 @@ impl Client {
     /// Read from the backend now, whatever the cache holds (e.g. after the
     /// database rejected a password), and cache the result.
     pub async fn refresh(&self, reference: &str) -> Result<Secret> {
+        self.open()?;
         let parsed = self.inner.memo.parse(reference)?;
         let fetched = self
             .shared_fetch(&parsed.reference, parsed.key.clone())
@@ -430,6 +436,15 @@ impl Client {
     /// Drop every cached value.
     pub fn clear(&self) {
         self.inner.cache.clear();
+    }
+
+    /// After `close()` a client reads nothing more: a new lease would be
+    /// neither renewed nor revoked.
+    fn open(&self) -> Result<()> {
+        if self.inner.lifecycle.is_closed() {
+            return Err(Error::config("the client is closed"));
+        }
+        Ok(())
     }
 
     /// Stop renewing, and revoke the Vault leases this client holds (unless
@@ -529,8 +544,16 @@ impl Client {
     /// (`DbCredentials::reference`) to hear about rotations.
     pub async fn database_credentials(&self, mount: &str, role: &str) -> Result<DbCredentials> {
         let reference = format!("vault:{}/creds/{role}", mount.trim_matches('/'));
-        let username = self.get(&format!("{reference}#username")).await?;
-        let password = self.get(&format!("{reference}#password")).await?;
+        let user = self.inner.memo.parse(&format!("{reference}#username"))?;
+        let pass = self.inner.memo.parse(&format!("{reference}#password"))?;
+        // One read for both fields: a rotation cannot pair one lease's
+        // username with another's password.
+        let fetched = self
+            .fetched(&user.reference, &user.key)
+            .await
+            .map_err(|e| e.for_reference(&reference))?;
+        let username = cut(&user, fetched.clone())?;
+        let password = cut(&pass, fetched)?;
         Ok(DbCredentials {
             username: username.reveal()?.to_owned(),
             lease: password.lease().cloned(),
