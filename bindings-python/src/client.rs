@@ -1,35 +1,45 @@
-//! `Client`: a newtype over the core client (a cheap `Arc` clone) whose
-//! methods delegate in one line each.
+//! `Client`: the core client plus two binding-side tables, the `Secret`
+//! memo of the fast hit path and the subscribed callbacks. Every method
+//! delegates to the core; blocking ones release the GIL, `*_async` ones run
+//! on tokio and complete an asyncio future.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
-use secretkit::{AwsSettings, ClientBuilder, ClientSettings, Error, ErrorKind, VaultSettings};
+use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::{PyTraverseError, PyVisit};
+use secretkit::{ClientBuilder, Stats};
 
 use crate::block_on;
+use crate::bridge::{awaitable, Deliver, Ready};
 use crate::errors::to_py;
+use crate::events::{listener, Subscription};
+use crate::memo::{Hit, SecretMemo};
 use crate::secret::Secret;
+use crate::settings::{aws_settings, client_settings, vault_settings};
 
 #[pyclass(frozen, name = "Client", module = "secretkit")]
-pub struct Client(secretkit::Client);
+pub struct Client {
+    core: secretkit::Client,
+    memo: SecretMemo,
+    subscriptions: Mutex<HashMap<u64, Arc<Subscription>>>,
+}
 
 #[pymethods]
 impl Client {
-    /// A client with explicit AWS and/or Vault settings (plain dicts).
+    /// A client with explicit AWS and/or Vault settings (plain dicts) and
+    /// the keyword options listed in `settings::OPTIONS`.
     #[new]
-    #[pyo3(signature = (aws=None, vault=None, *, default_ttl=None, max_entries=None, timeout=None))]
+    #[pyo3(signature = (aws=None, vault=None, **options))]
     fn new(
         py: Python<'_>,
         aws: Option<&Bound<'_, PyDict>>,
         vault: Option<&Bound<'_, PyDict>>,
-        default_ttl: Option<f64>,
-        max_entries: Option<usize>,
-        timeout: Option<f64>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let mut builder = secretkit::Client::builder()
-            .settings(settings(default_ttl, max_entries, timeout).map_err(to_py)?);
+        let mut builder = secretkit::Client::builder().settings(client_settings(options)?);
         if let Some(aws) = aws {
             builder = builder.aws(aws_settings(aws)?);
         }
@@ -41,144 +51,274 @@ impl Client {
 
     /// A client configured like the CLIs: AWS's standard chain and VAULT_* / BAO_*.
     #[staticmethod]
-    #[pyo3(signature = (*, default_ttl=None, max_entries=None, timeout=None))]
-    fn from_env(
-        py: Python<'_>,
-        default_ttl: Option<f64>,
-        max_entries: Option<usize>,
-        timeout: Option<f64>,
-    ) -> PyResult<Self> {
-        let settings = settings(default_ttl, max_entries, timeout).map_err(to_py)?;
+    #[pyo3(signature = (**options))]
+    fn from_env(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let builder = secretkit::Client::builder()
-            .settings(settings)
+            .settings(client_settings(options)?)
             .aws_from_env()
             .vault_from_env()
             .map_err(to_py)?;
         build(py, builder)
     }
 
-    /// Blocking read. A fresh cache hit is answered right here, holding the
-    /// GIL and without touching tokio; a miss waits with the GIL released.
-    fn get(&self, py: Python<'_>, reference: String) -> PyResult<Secret> {
-        if let Some(hit) = self.0.get_cached(&reference) {
-            return hit.map(Secret).map_err(to_py);
+    /// Blocking read. A cache hit is answered right here, holding the GIL and
+    /// without touching tokio; a miss waits with the GIL released.
+    fn get(&self, py: Python<'_>, reference: &Bound<'_, PyString>) -> PyResult<Py<PyAny>> {
+        if let Some(secret) = self.memo.hit(py, &self.core, reference, Hit::Secret)? {
+            return Ok(secret);
         }
-        block_on(py, self.0.get(&reference))?
+        let text = reference.to_cow()?;
+        let secret = match self.core.get_cached(&text) {
+            Some(hit) => hit,
+            None => block_on(py, self.core.get(&text))?,
+        };
+        let secret = self
+            .memo
+            .keep(py, reference, &text, secret.map_err(to_py)?)?;
+        Ok(secret.into_any())
+    }
+
+    /// Awaitable read. A hit is an already-complete awaitable; a miss runs on
+    /// tokio and completes an asyncio future (cancelling it stops the wait).
+    fn get_async<'py>(
+        &self,
+        py: Python<'py>,
+        reference: &Bound<'py, PyString>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(ready) = self.memo.hit(py, &self.core, reference, Hit::Ready)? {
+            return Ok(ready.into_bound(py));
+        }
+        let text = reference.to_cow()?;
+        if let Some(hit) = self.core.get_cached(&text) {
+            let ready = match hit {
+                Ok(secret) => {
+                    Ready::value(self.memo.keep(py, reference, &text, secret)?.into_any())
+                }
+                Err(e) => Ready::error(py, to_py(e)),
+            };
+            return Ok(Bound::new(py, ready)?.into_any());
+        }
+        let (core, text) = (self.core.clone(), text.into_owned());
+        awaitable(py, async move { secret(core.get(&text).await) })
+    }
+
+    /// Read from the backend now, whatever the cache holds, and cache it.
+    fn refresh(&self, py: Python<'_>, reference: String) -> PyResult<Secret> {
+        block_on(py, self.core.refresh(&reference))?
             .map(Secret)
             .map_err(to_py)
     }
 
-    /// Awaitable read on the shared tokio runtime (pyo3-async-runtimes bridge).
-    fn get_async<'py>(&self, py: Python<'py>, reference: String) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.0.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            client.get(&reference).await.map(Secret).map_err(to_py)
+    fn refresh_async<'py>(
+        &self,
+        py: Python<'py>,
+        reference: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let core = self.core.clone();
+        awaitable(py, async move { secret(core.refresh(&reference).await) })
+    }
+
+    /// Many reads with as few backend calls as the batch APIs allow. Like
+    /// `asyncio.gather`: raises the first error, or with
+    /// `return_exceptions=True` puts the errors in the list.
+    #[pyo3(signature = (references, *, return_exceptions=false))]
+    fn get_many<'py>(
+        &self,
+        py: Python<'py>,
+        references: Vec<String>,
+        return_exceptions: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let results = block_on(py, get_many(&self.core, references))?;
+        many(py, results, return_exceptions)
+    }
+
+    #[pyo3(signature = (references, *, return_exceptions=false))]
+    fn get_many_async<'py>(
+        &self,
+        py: Python<'py>,
+        references: Vec<String>,
+        return_exceptions: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let fut = get_many(&self.core, references);
+        awaitable(py, async move {
+            let results = fut.await;
+            Box::new(move |py: Python<'_>| many(py, results, return_exceptions)) as Deliver
         })
     }
 
-    fn invalidate(&self, reference: String) -> PyResult<()> {
-        self.0.invalidate(&reference).map_err(to_py)
+    /// Load every secret under an `ssm:/prefix/` or `asm:prefix/` into the
+    /// cache; returns how many were loaded.
+    fn prefetch(&self, py: Python<'_>, prefix: String) -> PyResult<usize> {
+        block_on(py, prefetch(&self.core, prefix)?)?.map_err(to_py)
     }
 
-    fn clear(&self) {
-        self.0.clear()
+    fn prefetch_async<'py>(&self, py: Python<'py>, prefix: String) -> PyResult<Bound<'py, PyAny>> {
+        let task = prefetch(&self.core, prefix)?;
+        awaitable(py, async move {
+            let loaded = task.await;
+            Box::new(move |py: Python<'_>| {
+                Ok(loaded
+                    .map_err(to_py)?
+                    .into_pyobject(py)?
+                    .into_any()
+                    .unbind())
+            }) as Deliver
+        })
     }
-}
 
-fn build(py: Python<'_>, builder: ClientBuilder) -> PyResult<Client> {
-    block_on(py, builder.build())?.map(Client).map_err(to_py)
-}
-
-/// Defaults from the core, overridden by whatever the caller passed (seconds).
-fn settings(
-    default_ttl: Option<f64>,
-    max_entries: Option<usize>,
-    timeout: Option<f64>,
-) -> Result<ClientSettings, Error> {
-    let mut s = ClientSettings::default();
-    if let Some(ttl) = default_ttl {
-        s.default_ttl = seconds("default_ttl", ttl)?;
+    /// Counters since the client was built.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        stats_dict(py, self.core.stats())
     }
-    if let Some(n) = max_entries {
-        s.max_entries = n;
-    }
-    if let Some(t) = timeout {
-        s.timeout = seconds("timeout", t)?;
-    }
-    Ok(s)
-}
 
-fn seconds(name: &str, value: f64) -> Result<Duration, Error> {
-    Duration::try_from_secs_f64(value).map_err(|_| {
-        Error::new(
-            ErrorKind::Config,
-            format!("{name} must be a non-negative number of seconds"),
-        )
-    })
-}
+    /// Call `callback(event)` for every cache event, on the "secretkit-events"
+    /// thread; returns the id for `unsubscribe`.
+    fn subscribe(&self, py: Python<'_>, callback: Bound<'_, PyAny>) -> PyResult<u64> {
+        if !callback.is_callable() {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "callback must be callable",
+            ));
+        }
+        let subscription = Subscription::new(callback.unbind());
+        let id = self.core.subscribe(listener(py, subscription.clone())?);
+        self.subs().insert(id, subscription);
+        Ok(id)
+    }
 
-/// A typo such as `endpont=` must not silently send requests to real AWS.
-fn only_keys(dict: &Bound<'_, PyDict>, what: &str, allowed: &[&str]) -> PyResult<()> {
-    for key in dict.keys() {
-        let key: String = key.extract()?;
-        if !allowed.contains(&key.as_str()) {
-            return Err(PyTypeError::new_err(format!(
-                "unknown {what} setting {key:?}; expected some of {allowed:?}"
-            )));
+    /// Stop calling a callback; unknown ids are ignored.
+    fn unsubscribe(&self, id: u64) {
+        self.core.unsubscribe(id);
+        if let Some(subscription) = self.subs().remove(&id) {
+            subscription.cancel();
         }
     }
-    Ok(())
+
+    /// An async iterator over the events from now on (`async for event in
+    /// client.events()`); closing it unsubscribes.
+    fn events<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let stream = slf
+            .py()
+            .import("secretkit._events")?
+            .getattr("EventStream")?;
+        stream.call1((slf,))
+    }
+
+    fn invalidate(&self, py: Python<'_>, reference: String) -> PyResult<()> {
+        self.memo.clear(py);
+        self.core.invalidate(&reference).map_err(to_py)
+    }
+
+    fn clear(&self, py: Python<'_>) {
+        self.memo.clear(py);
+        self.core.clear()
+    }
+
+    /// Callbacks may refer back to the client (a bound method, a closure):
+    /// let the garbage collector see them so such cycles can be collected.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(self.memo.dict())?;
+        if let Ok(subscriptions) = self.subscriptions.try_lock() {
+            for subscription in subscriptions.values() {
+                visit.call(subscription.callback())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn __clear__(&self) {
+        let ids: Vec<u64> = self.subs().keys().copied().collect();
+        for id in ids {
+            self.unsubscribe(id);
+        }
+    }
 }
 
-#[derive(FromPyObject)]
-#[pyo3(from_item_all)]
-struct AwsArgs {
-    region: String,
-    access_key_id: String,
-    secret_access_key: String,
-    #[pyo3(default)]
-    session_token: Option<String>,
-    #[pyo3(default)]
-    endpoint: Option<String>,
+impl Client {
+    fn subs(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Subscription>>> {
+        self.subscriptions.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
-fn aws_settings(dict: &Bound<'_, PyDict>) -> PyResult<AwsSettings> {
-    only_keys(
-        dict,
-        "aws",
-        &[
-            "region",
-            "access_key_id",
-            "secret_access_key",
-            "session_token",
-            "endpoint",
-        ],
-    )?;
-    let a: AwsArgs = dict.extract()?;
-    Ok(AwsSettings {
-        region: a.region,
-        access_key_id: a.access_key_id,
-        secret_access_key: a.secret_access_key,
-        session_token: a.session_token,
-        endpoint: a.endpoint,
+/// `build()` runs inside our runtime, so the core captures its handle for
+/// background refreshes.
+fn build(py: Python<'_>, builder: ClientBuilder) -> PyResult<Client> {
+    let core = block_on(py, builder.build())?.map_err(to_py)?;
+    Ok(Client {
+        core,
+        memo: SecretMemo::new(py),
+        subscriptions: Mutex::default(),
     })
 }
 
-#[derive(FromPyObject)]
-#[pyo3(from_item_all)]
-struct VaultArgs {
-    address: String,
-    token: String,
-    #[pyo3(default)]
-    namespace: Option<String>,
+/// An owned future for `get_many`, so the async form can move it to tokio.
+fn get_many(
+    core: &secretkit::Client,
+    references: Vec<String>,
+) -> impl Future<Output = Vec<secretkit::Result<secretkit::Secret>>> + Send + 'static {
+    let core = core.clone();
+    async move {
+        let refs: Vec<&str> = references.iter().map(String::as_str).collect();
+        core.get_many(&refs).await
+    }
 }
 
-fn vault_settings(dict: &Bound<'_, PyDict>) -> PyResult<VaultSettings> {
-    only_keys(dict, "vault", &["address", "token", "namespace"])?;
-    let v: VaultArgs = dict.extract()?;
-    Ok(VaultSettings {
-        address: v.address,
-        token: v.token,
-        namespace: v.namespace,
+/// `Client::prefetch`'s future is not `Send` (the core holds a `&dyn Fn()`
+/// across an await), so it runs on one of the runtime's blocking threads.
+fn prefetch(
+    core: &secretkit::Client,
+    prefix: String,
+) -> PyResult<impl Future<Output = secretkit::Result<usize>> + Send + 'static> {
+    let rt = crate::runtime().map_err(to_py)?;
+    let (core, handle) = (core.clone(), rt.handle().clone());
+    let task = rt.spawn_blocking(move || handle.block_on(core.prefetch(&prefix)));
+    Ok(async move {
+        task.await.unwrap_or_else(|e| {
+            Err(secretkit::Error::new(
+                secretkit::ErrorKind::Config,
+                format!("prefetch stopped: {e}"),
+            ))
+        })
     })
+}
+
+fn secret(result: secretkit::Result<secretkit::Secret>) -> Deliver {
+    Box::new(move |py: Python<'_>| Ok(Py::new(py, Secret(result.map_err(to_py)?))?.into_any()))
+}
+
+fn many(
+    py: Python<'_>,
+    results: Vec<secretkit::Result<secretkit::Secret>>,
+    return_exceptions: bool,
+) -> PyResult<Py<PyAny>> {
+    let list = PyList::empty(py);
+    for result in results {
+        match result {
+            Ok(s) => list.append(Secret(s))?,
+            Err(e) if return_exceptions => list.append(to_py(e).into_value(py))?,
+            Err(e) => return Err(to_py(e)),
+        }
+    }
+    Ok(list.into_any().unbind())
+}
+
+fn stats_dict(py: Python<'_>, s: Stats) -> PyResult<Bound<'_, PyDict>> {
+    let calls = PyDict::new(py);
+    let b = s.backend_calls;
+    for (name, n) in [
+        ("ssm", b.ssm),
+        ("asm", b.asm),
+        ("vault", b.vault),
+        ("env", b.env),
+        ("file", b.file),
+    ] {
+        calls.set_item(name, n)?;
+    }
+    let dict = PyDict::new(py);
+    dict.set_item("hits", s.hits)?;
+    dict.set_item("misses", s.misses)?;
+    dict.set_item("refreshes", s.refreshes)?;
+    dict.set_item("stale_serves", s.stale_serves)?;
+    dict.set_item("errors", s.errors)?;
+    dict.set_item("backend_calls", calls)?;
+    Ok(dict)
 }

@@ -2,12 +2,16 @@
 //!
 //! Thin by design: it converts types, maps errors and schedules the core's
 //! futures on one process-wide tokio runtime. The idiomatic surface (the
-//! exception classes, `parse_reference` returning a dict) lives in
-//! `python/secretkit/`.
+//! exception classes, `parse_reference` returning a dict, the async event
+//! iterator) lives in `python/secretkit/`.
 
+mod bridge;
 mod client;
 mod errors;
+mod events;
+mod memo;
 mod secret;
+mod settings;
 
 use std::future::Future;
 use std::pin::pin;
@@ -15,11 +19,12 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyTuple;
 use secretkit::{ErrorKind, Reference};
 
-/// The one runtime every blocking call and every `get_async` runs on; also
-/// handed to pyo3-async-runtimes so both share the same worker threads.
+/// The one runtime every blocking call, every `*_async` miss and every
+/// background refresh runs on.
 static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
 
 fn runtime() -> Result<&'static tokio::runtime::Runtime, secretkit::Error> {
@@ -29,8 +34,10 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime, secretkit::Error> {
 }
 
 /// Run a core future to completion with the GIL released, so other Python
-/// threads keep running while we wait on the network. Every 100 ms we take
-/// the GIL back briefly to run signal handlers, so Ctrl-C interrupts a wait.
+/// threads keep running while we wait on the network. On the main thread we
+/// take the GIL back every 100 ms to run signal handlers, so Ctrl-C
+/// interrupts a wait; other threads never run them, so they just park (ten
+/// thousand waiting threads must not wake a hundred thousand times a second).
 fn block_on<F>(py: Python<'_>, fut: F) -> PyResult<F::Output>
 where
     F: Future + Send,
@@ -44,6 +51,9 @@ where
         )));
     }
     let rt = runtime().map_err(errors::to_py)?;
+    if !on_main_thread(py)? {
+        return Ok(py.detach(|| rt.block_on(fut)));
+    }
     let mut fut = pin!(fut);
     loop {
         // The timer must be created inside the runtime, hence the async block.
@@ -58,6 +68,20 @@ where
 }
 
 const SIGNAL_CHECK: Duration = Duration::from_millis(100);
+
+/// Python runs signal handlers only on the main thread.
+fn on_main_thread(py: Python<'_>) -> PyResult<bool> {
+    static MAIN_THREAD: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    static CURRENT_THREAD: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    // Looked up each time: after os.fork() the forking thread is the main one.
+    let main = MAIN_THREAD
+        .import(py, "threading", "main_thread")?
+        .call0()?;
+    let current = CURRENT_THREAD
+        .import(py, "threading", "current_thread")?
+        .call0()?;
+    Ok(main.is(&current))
+}
 
 /// The JSON form of a parsed reference (the Python layer turns it into a dict).
 #[pyfunction]
@@ -83,13 +107,11 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
             })?;
         let _ = RUNTIME.set(rt);
     }
-    if let Some(rt) = RUNTIME.get() {
-        // Err only means it was already given this same runtime.
-        let _ = pyo3_async_runtimes::tokio::init_with_runtime(rt);
-    }
     m.add_class::<client::Client>()?;
     m.add_class::<secret::Secret>()?;
+    m.add_class::<events::Event>()?;
     m.add_function(wrap_pyfunction!(parse_reference_json, m)?)?;
+    m.add_function(wrap_pyfunction!(bridge::shutdown, m)?)?;
     // (kind, code) for every core error kind, so tests can check that the
     // Python exception classes match the core exactly.
     let kinds = ErrorKind::ALL.map(|k| (k.as_str(), k.code()));

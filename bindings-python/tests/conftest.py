@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,3 +83,76 @@ def silent_port() -> Iterator[int]:
 def fresh_env_name() -> str:
     """An environment variable name no other test or client has cached."""
     return "SK_TEST_" + uuid.uuid4().hex.upper()
+
+
+@pytest.fixture()
+def unique() -> str:
+    """A name part no other test run has used on the shared servers."""
+    return uuid.uuid4().hex[:12]
+
+
+def boto(service: str, endpoint: str, region: str = "us-east-1") -> Any:
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture()
+def ssm(servers: dict[str, str]) -> Any:
+    return boto("ssm", servers["AWS_ENDPOINT_URL"], servers["AWS_REGION"])
+
+
+@pytest.fixture()
+def asm(servers: dict[str, str]) -> Any:
+    return boto("secretsmanager", servers["AWS_ENDPOINT_URL"], servers["AWS_REGION"])
+
+
+class Recorder:
+    """A subscribe() callback that keeps events and lets a test wait for one."""
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+        self.threads: set[str] = set()
+        self._changed = threading.Condition()
+
+    def __call__(self, event: Any) -> None:
+        with self._changed:
+            self.events.append(event)
+            self.threads.add(threading.current_thread().name)
+            self._changed.notify_all()
+
+    def wait_for(self, match: Callable[[Any], bool], timeout: float = 5.0) -> Any:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for event in self.events:
+                    if match(event):
+                        return event
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    kinds = [(e.kind, e.reference) for e in self.events]
+                    raise AssertionError(f"no matching event within {timeout} s; got {kinds}")
+                self._changed.wait(left)
+
+    def kinds(self, reference: str | None = None) -> list[str]:
+        with self._changed:
+            return [e.kind for e in self.events if reference in (None, e.reference)]
+
+
+@pytest.fixture()
+def recorder() -> Recorder:
+    return Recorder()
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout} s")
+        time.sleep(0.01)

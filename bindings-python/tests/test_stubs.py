@@ -9,7 +9,8 @@ from pathlib import Path
 from secretkit import _native
 
 STUB = Path(__file__).resolve().parents[1] / "python" / "secretkit" / "_native.pyi"
-STUB_ONLY = {"AwsConfig", "VaultConfig", "Lease"}  # TypedDicts for type checkers
+# TypedDicts for type checkers
+STUB_ONLY = {"AwsConfig", "VaultConfig", "Lease", "Options", "Stats", "BackendCalls"}
 
 
 def stub_tree() -> ast.Module:

@@ -6,15 +6,21 @@ environment and files through one reference grammar and one cache.
     password = client.get("ssm:/prod/myapp/db-password")
     print(password)            # Secret(ssm:/prod/myapp/db-password, <redacted>)
     connect(password.reveal())
+
+Cache events (created, refreshed, changed, error, evicted) reach
+``client.subscribe(callback)`` callbacks on a background thread, or an
+asyncio task through ``async for event in client.events()``.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 from typing import Any
 
 from . import _native
-from ._native import Client, Secret
+from ._events import EventStream
+from ._native import Client, Event, Secret
 from .errors import (
     AccessDeniedError,
     AuthError,
@@ -34,6 +40,8 @@ __all__ = [
     "AuthError",
     "Client",
     "ConfigError",
+    "Event",
+    "EventStream",
     "InvalidReferenceError",
     "InvalidResponseError",
     "LeaseExpiredError",
@@ -45,6 +53,10 @@ __all__ = [
     "UnavailableError",
     "parse_reference",
 ]
+
+# Before the interpreter finalizes: stop the event thread and let tokio
+# threads finish handing results to Python (see src/bridge.rs).
+atexit.register(_native._shutdown)
 
 
 def parse_reference(reference: str) -> dict[str, Any]:

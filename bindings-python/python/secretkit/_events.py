@@ -1,0 +1,75 @@
+"""`client.events()`: cache events as an async iterator.
+
+The callback runs on the "secretkit-events" thread and hands each event to
+the event loop that created the stream (`loop.call_soon_threadsafe`), where
+an asyncio.Queue holds it until the iterator asks. Closing the stream
+(`aclose()`, leaving `async with`, or dropping it) unsubscribes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from ._native import Client, Event
+
+_CLOSED: Any = object()
+
+
+def _deliver(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue, event: Event) -> None:
+    try:
+        loop.call_soon_threadsafe(queue.put_nowait, event)
+    except RuntimeError:
+        pass  # the loop is closed: nobody is listening any more
+
+
+class EventStream:
+    """``async for event in client.events(): ...`` — every event from the
+    moment the stream is created. Create it inside the running loop."""
+
+    def __init__(self, client: Client) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._client: Client | None = client
+        self._id = client.subscribe(functools.partial(_deliver, self._loop, self._queue))
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> Event:
+        if self._client is None:
+            raise StopAsyncIteration
+        event = await self._queue.get()
+        if event is _CLOSED:
+            raise StopAsyncIteration
+        return event
+
+    async def aclose(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Unsubscribe; a pending ``__anext__`` ends the iteration."""
+        client, self._client = self._client, None
+        if client is not None:
+            client.unsubscribe(self._id)
+            self._queue.put_nowait(_CLOSED)
+
+    async def __aenter__(self) -> EventStream:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        client = getattr(self, "_client", None)
+        if client is not None:
+            client.unsubscribe(self._id)

@@ -1,0 +1,186 @@
+//! Core events delivered to Python callbacks.
+//!
+//! The core calls listeners on whatever tokio worker produced the event,
+//! sometimes while it still holds a lock. Our listener only queues the event
+//! on a channel; one daemon `threading.Thread` ("secretkit-events") takes
+//! events off it and calls the callbacks with the GIL, in order. A callback
+//! that raises is reported through `sys.unraisablehook` and the others go on.
+
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::UNIX_EPOCH;
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyCFunction, PyDict, PyTuple};
+
+use crate::errors::to_py;
+
+/// One cache event. Events name references and versions, never values.
+#[pyclass(frozen, get_all, name = "Event", module = "secretkit")]
+pub struct Event {
+    /// "created", "refreshed", "changed", "error" or "evicted".
+    kind: &'static str,
+    /// The cache key as a reference (`scheme:path[?version=…&stage=…]`).
+    reference: String,
+    old_version: Option<String>,
+    new_version: Option<String>,
+    /// The `SecretkitError` of an `error` event, else None.
+    error: Option<Py<PyAny>>,
+    /// Seconds since the Unix epoch.
+    at: f64,
+}
+
+#[pymethods]
+impl Event {
+    /// Python-style: `Event(kind='changed', reference='ssm:/x', old_version='1', new_version='2')`.
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let repr =
+            |v: Option<&str>| -> PyResult<String> { Ok(v.into_pyobject(py)?.repr()?.to_string()) };
+        Ok(format!(
+            "Event(kind={}, reference={}, old_version={}, new_version={})",
+            repr(Some(self.kind))?,
+            repr(Some(&self.reference))?,
+            repr(self.old_version.as_deref())?,
+            repr(self.new_version.as_deref())?,
+        ))
+    }
+}
+
+impl Event {
+    fn new(py: Python<'_>, e: &secretkit::Event) -> Event {
+        Event {
+            kind: e.kind.as_str(),
+            reference: e.reference.clone(),
+            old_version: e.old_version.clone(),
+            new_version: e.new_version.clone(),
+            error: e
+                .error
+                .clone()
+                .map(|err| to_py(err).into_value(py).into_any()),
+            at: e
+                .at
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
+        }
+    }
+}
+
+/// A subscribed callback; `active` turns false on unsubscribe so events
+/// already queued for it are dropped.
+pub struct Subscription {
+    callback: Py<PyAny>,
+    active: AtomicBool,
+}
+
+impl Subscription {
+    pub fn new(callback: Py<PyAny>) -> Arc<Subscription> {
+        Arc::new(Subscription {
+            callback,
+            active: AtomicBool::new(true),
+        })
+    }
+
+    pub fn cancel(&self) {
+        self.active.store(false, Relaxed);
+    }
+
+    pub fn callback(&self) -> &Py<PyAny> {
+        &self.callback
+    }
+
+    fn deliver(&self, py: Python<'_>, event: &secretkit::Event) {
+        if !self.active.load(Relaxed) {
+            return;
+        }
+        let callback = self.callback.bind(py);
+        let called = Bound::new(py, Event::new(py, event)).and_then(|e| callback.call1((e,)));
+        if let Err(err) = called {
+            err.write_unraisable(py, Some(callback));
+        }
+    }
+}
+
+enum Dispatch {
+    Event(Arc<Subscription>, Box<secretkit::Event>),
+    Stop,
+}
+
+/// The channel to the dispatcher thread, once it is running.
+static QUEUE: Mutex<Option<Sender<Dispatch>>> = Mutex::new(None);
+static THREAD: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// The core listener for one subscription: queue the event, nothing more.
+pub fn listener(
+    py: Python<'_>,
+    subscription: Arc<Subscription>,
+) -> PyResult<impl Fn(&secretkit::Event) + Send + Sync + 'static> {
+    let sender = dispatcher(py)?;
+    Ok(move |event: &secretkit::Event| {
+        // Err: the dispatcher stopped at interpreter exit.
+        let _ = sender.send(Dispatch::Event(
+            subscription.clone(),
+            Box::new(event.clone()),
+        ));
+    })
+}
+
+/// Start the dispatcher thread on first use; the sender that feeds it.
+fn dispatcher(py: Python<'_>) -> PyResult<Sender<Dispatch>> {
+    let mut queue = QUEUE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(sender) = queue.as_ref() {
+        return Ok(sender.clone());
+    }
+    let (sender, receiver) = channel();
+    if crate::bridge::closing() {
+        return Ok(sender); // at exit: events have nowhere to go
+    }
+    let receiver = Mutex::new(Some(receiver));
+    let run = PyCFunction::new_closure(py, None, None, move |args: &Bound<'_, PyTuple>, _| {
+        if let Some(receiver) = receiver.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            run(args.py(), receiver);
+        }
+    })?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("target", run)?;
+    kwargs.set_item("name", "secretkit-events")?;
+    kwargs.set_item("daemon", true)?;
+    let thread = py
+        .import("threading")?
+        .getattr("Thread")?
+        .call((), Some(&kwargs))?;
+    thread.call_method0("start")?;
+    let _ = THREAD.set(py, thread.unbind());
+    *queue = Some(sender.clone());
+    Ok(sender)
+}
+
+/// The dispatcher thread's body: wait without the GIL, deliver with it.
+fn run(py: Python<'_>, mut receiver: Receiver<Dispatch>) {
+    loop {
+        // The receiver travels into the GIL-free closure and back (it is not Sync).
+        let (back, next) = py.detach(move || {
+            let next = receiver.recv();
+            (receiver, next)
+        });
+        receiver = back;
+        match next {
+            Ok(Dispatch::Event(subscription, event)) => subscription.deliver(py, &event),
+            Ok(Dispatch::Stop) | Err(_) => return,
+        }
+    }
+}
+
+/// At exit: let the dispatcher finish what is queued and stop, so no thread
+/// is waiting inside Rust when the interpreter finalizes.
+pub fn stop_dispatcher(py: Python<'_>) -> PyResult<()> {
+    let sender = QUEUE.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(sender) = sender {
+        let _ = sender.send(Dispatch::Stop);
+    }
+    if let Some(thread) = THREAD.get(py) {
+        thread.call_method1(py, "join", (2.0,))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,96 @@
+"""Every ClientSettings option as a keyword of Client(...) and Client.from_env(...)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from secretkit import Client, ConfigError, NotFoundError
+
+SECONDS = ["default_ttl", "max_stale", "negative_ttl", "retry_base", "retry_max", "timeout"]
+FRACTIONS = ["ttl_jitter", "refresh_ahead"]
+
+
+def all_options() -> dict[str, float]:
+    return {
+        "default_ttl": 60,
+        "ttl_jitter": 0.2,
+        "refresh_ahead": 0.5,
+        "max_stale": 0,
+        "negative_ttl": 1.5,
+        "retry_base": 0.5,
+        "retry_max": 30,
+        "max_entries": 100,
+        "timeout": 2.5,
+    }
+
+
+def test_every_option_is_accepted(servers: dict[str, str]) -> None:
+    assert Client(**all_options()) is not None
+    client = Client.from_env(**all_options())
+    assert client.get("vault:secret/myapp/config#db_name").reveal() == "myapp_prod"
+    none = dict.fromkeys(all_options())
+    assert Client(**none) is not None and Client.from_env(**none) is not None
+
+
+@pytest.mark.parametrize("name", SECONDS + FRACTIONS + ["max_entries"])
+@pytest.mark.parametrize("bad", [-1, float("nan"), float("inf")])
+def test_bad_numbers_are_config_errors(name: str, bad: float) -> None:
+    if name == "max_entries" and bad != -1:
+        bad_value: object = 0
+    else:
+        bad_value = bad
+    for make in (Client, Client.from_env):
+        with pytest.raises(ConfigError, match=name) as info:
+            make(**{name: bad_value})
+        assert info.value.code == "CONFIG"
+
+
+@pytest.mark.parametrize("name", FRACTIONS)
+def test_fractions_stay_within_zero_and_one(name: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Client(**{name: 1.5})
+    assert Client(**{name: 0}) is not None and Client(**{name: 1}) is not None
+
+
+def test_zero_timeout_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="timeout"):
+        Client(timeout=0)
+
+
+def test_unknown_options_and_wrong_types_are_type_errors() -> None:
+    with pytest.raises(TypeError, match="default_tll"):
+        Client(default_tll=5)
+    with pytest.raises(TypeError, match="max_entires"):
+        Client.from_env(max_entires=5)
+    with pytest.raises(TypeError):
+        Client(default_ttl="5 minutes")
+    with pytest.raises(TypeError):
+        Client(max_entries=2.5)
+
+
+def test_negative_ttl_is_applied(monkeypatch: pytest.MonkeyPatch, fresh_env_name: str) -> None:
+    client = Client(negative_ttl=0.3)
+    ref = f"env:{fresh_env_name}"
+    with pytest.raises(NotFoundError):
+        client.get(ref)
+    monkeypatch.setenv(fresh_env_name, "now set")
+    with pytest.raises(NotFoundError):
+        client.get(ref)  # remembered for 0.3 s
+    time.sleep(0.35)
+    assert client.get(ref).reveal() == "now set"
+
+
+def test_max_stale_zero_turns_stale_serving_off(tmp_path: Path) -> None:
+    path = tmp_path / "gone"
+    path.write_text("x")
+    client = Client(default_ttl=0.2, ttl_jitter=0, refresh_ahead=1, max_stale=0)
+    ref = f"file:{path}"
+    assert client.get(ref).reveal() == "x"
+    path.unlink()
+    time.sleep(0.25)
+    with pytest.raises(NotFoundError):
+        client.get(ref)
+    assert client.stats()["stale_serves"] == 0
