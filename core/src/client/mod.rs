@@ -284,7 +284,7 @@ impl ClientBuilder {
         let client = Client {
             inner: Arc::new(Inner {
                 cache: Cache::new(settings.max_entries),
-                memo: ParseMemo::new(settings.max_entries * 4),
+                memo: ParseMemo::new(settings.max_entries.saturating_mul(4)),
                 lifecycle: Lifecycle::default(),
                 rng: Rng::new(seed),
                 rt,
@@ -593,7 +593,25 @@ impl Client {
             return answer;
         }
         Counters::bump(&self.inner.counters.misses);
-        let result = self.shared_fetch(r, key.clone()).await;
+        let read = {
+            let now = self.inner.rt.clock.now();
+            let mut in_flight = self.inner.in_flight();
+            if !in_flight.contains_key(key) {
+                // A read may have completed between our cache check and
+                // this lock: look again before starting a second backend
+                // call. Lock order: in_flight, then cache (a completing read
+                // takes them one after the other, never nested).
+                if let Lookup::Fresh { value, refresh } = self.inner.cache.lookup(key, now) {
+                    drop(in_flight);
+                    if refresh {
+                        self.refresh_in_background(r, key);
+                    }
+                    return Ok(value);
+                }
+            }
+            self.join_locked(&mut in_flight, r, key, now)
+        };
+        let result = read.await;
         self.inner.or_stale(key, result)
     }
 
@@ -615,14 +633,25 @@ impl Client {
     /// edge a host may drop a request's pending work (its fetch and the timer
     /// that would time it out), and joining that read would wait forever.
     fn shared_fetch(&self, r: &Reference, key: CacheKey) -> SharedFetch {
+        let now = self.inner.rt.clock.now();
+        let mut in_flight = self.inner.in_flight();
+        self.join_locked(&mut in_flight, r, &key, now)
+    }
+
+    fn join_locked(
+        &self,
+        in_flight: &mut HashMap<CacheKey, InFlight>,
+        r: &Reference,
+        key: &CacheKey,
+        now: std::time::SystemTime,
+    ) -> SharedFetch {
         let inner = &self.inner;
-        let now = inner.rt.clock.now();
-        let mut in_flight = inner.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(f) = in_flight.get(&key) {
+        if let Some(f) = in_flight.get(key) {
             if now < f.started + inner.settings.timeout * 2 {
                 return f.read.clone();
             }
         }
+        let key = key.clone();
         let id = inner.next_read.fetch_add(1, Ordering::Relaxed);
         let read = start_fetch(inner.clone(), r.clone(), key.clone(), id);
         in_flight.insert(
@@ -661,6 +690,10 @@ fn start_fetch(inner: Arc<Inner>, r: Reference, key: CacheKey, id: u64) -> Share
 }
 
 impl Inner {
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<CacheKey, InFlight>> {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Stale if error: an expired value within `max_stale` beats a failure.
     fn or_stale(&self, key: &CacheKey, result: Result<Arc<Fetched>>) -> Result<Arc<Fetched>> {
         let Err(error) = result else {
