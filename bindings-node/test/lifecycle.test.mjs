@@ -309,7 +309,8 @@ test('watch: new versions of one secret, any #field; the returned function stops
   client.watch(`ssm:${name}`, (e) => seen.push(e))
   assert.equal(await client.close(), 0)
   await putParameter(name, 'four')
-  await client.refresh(`ssm:${name}`)
+  // A closed client reads nothing more (a new lease would never be renewed or revoked).
+  await assert.rejects(client.refresh(`ssm:${name}`), { code: 'CONFIG', message: /closed/ })
   await sleep(50)
   assert.equal(seen.length, 1, 'nothing after close')
 

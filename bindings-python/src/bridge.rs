@@ -3,8 +3,10 @@
 //!
 //! A miss runs on the tokio runtime and completes an `asyncio.Future` through
 //! `loop.call_soon_threadsafe`; the Python objects (results, exceptions) are
-//! built on the loop's own thread. A cache hit needs none of that: `Ready` is
-//! an awaitable that already holds its answer.
+//! built on the loop's own thread. `Pending` is the coroutine that drives
+//! that future. A cache hit needs none of that: `Ready` is an awaitable that
+//! already holds its answer. Both are coroutines to asyncio (they have
+//! `send`, `throw` and `close`), so `asyncio.run` and `create_task` take them.
 //!
 //! Exit: on CPython < 3.14 a foreign thread that runs Python code while the
 //! interpreter finalizes is killed with `pthread_exit`, which unwinds through
@@ -13,11 +15,12 @@
 //! that gate and waits for the threads already inside to leave.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use pyo3::exceptions::PyStopIteration;
+use pyo3::exceptions::{PyRuntimeError, PyStopIteration};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyCFunction, PyTuple};
@@ -65,19 +68,42 @@ pub fn shutdown(py: Python<'_>) -> PyResult<()> {
 /// (or the exception) there, with the GIL.
 pub type Deliver = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
 
-/// An `asyncio.Future` on the running loop, completed by `fut` run on tokio.
-/// Cancelling the asyncio future aborts the tokio task (a shared backend read
-/// goes on for the other readers and lands in the cache).
+/// The work of one `*_async` call: a core future and how to deliver its result.
+type Work = Pin<Box<dyn Future<Output = Deliver> + Send>>;
+
+/// A coroutine for `fut` run on tokio. Called inside a running loop it
+/// starts at once (so `a = get_async(x); b = get_async(y)` read in
+/// parallel); otherwise on the first `send`, so `asyncio.run(get_async(x))`
+/// works. Either way it is a coroutine to asyncio (`create_task`,
+/// `asyncio.run`, `gather`), and cancelling stops the tokio task (a shared
+/// backend read goes on for the other readers and lands in the cache).
 pub fn awaitable<'py, F>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
 where
     F: Future<Output = Deliver> + Send + 'static,
 {
+    let work: Work = Box::pin(fut);
+    let loop_now = running_loop(py)?.call0()?;
+    let stage = if loop_now.is_none() {
+        Stage::Waiting(work)
+    } else {
+        Stage::Running {
+            future: start(py, &loop_now, work)?,
+            iter: None,
+        }
+    };
+    let pending = Pending {
+        stage: Mutex::new(stage),
+    };
+    Ok(Bound::new(py, pending)?.into_any())
+}
+
+/// Spawn `work` on tokio; the `asyncio.Future` it completes on `event_loop`.
+fn start(py: Python<'_>, event_loop: &Bound<'_, PyAny>, work: Work) -> PyResult<Py<PyAny>> {
     let rt = runtime().map_err(to_py)?;
-    let event_loop = get_running_loop(py)?.call0()?;
     let py_future = event_loop.call_method0("create_future")?;
-    let (loop_ref, future_ref) = (event_loop.unbind(), py_future.clone().unbind());
+    let (loop_ref, future_ref) = (event_loop.clone().unbind(), py_future.clone().unbind());
     let task = rt.spawn(async move {
-        let deliver = fut.await;
+        let deliver = work.await;
         attach_unless_closing(move |py| complete(py, loop_ref, future_ref, deliver));
     });
     let abort = task.abort_handle();
@@ -87,7 +113,157 @@ where
             abort.abort();
         })?;
     py_future.call_method1("add_done_callback", (on_done,))?;
-    Ok(py_future)
+    Ok(py_future.unbind())
+}
+
+enum Stage {
+    /// Made outside a running loop: starts on the first `send`.
+    Waiting(Work),
+    /// Under way on tokio; `iter` is the asyncio future's `__await__` iterator
+    /// once someone awaits.
+    Running {
+        future: Py<PyAny>,
+        iter: Option<Py<PyAny>>,
+    },
+    Finished,
+}
+
+/// The coroutine `awaitable` returns. It drives the asyncio future its work
+/// completes, so the awaiting task sleeps on that future like on any other.
+#[pyclass(frozen, module = "secretkit")]
+pub struct Pending {
+    stage: Mutex<Stage>,
+}
+
+impl Pending {
+    /// Take the stage out: no lock is held while Python code runs (another
+    /// thread could take the GIL meanwhile and try to step this coroutine).
+    fn take(&self) -> Stage {
+        std::mem::replace(
+            &mut *self.stage.lock().unwrap_or_else(|p| p.into_inner()),
+            Stage::Finished,
+        )
+    }
+
+    fn put(&self, stage: Stage) {
+        *self.stage.lock().unwrap_or_else(|p| p.into_inner()) = stage;
+    }
+
+    /// The asyncio future and its iterator, starting the work if needed.
+    fn running(&self, py: Python<'_>) -> PyResult<(Py<PyAny>, Py<PyAny>)> {
+        let (future, iter) = match self.take() {
+            Stage::Waiting(work) => {
+                let event_loop = get_running_loop(py)?.call0()?;
+                (start(py, &event_loop, work)?, None)
+            }
+            Stage::Running { future, iter } => (future, iter),
+            Stage::Finished => {
+                return Err(PyRuntimeError::new_err(
+                    "cannot reuse an already awaited secretkit coroutine",
+                ))
+            }
+        };
+        let iter = match iter {
+            Some(iter) => iter,
+            None => match future.call_method0(py, "__await__") {
+                Ok(iter) => iter,
+                Err(e) => {
+                    cancel(py, &future);
+                    return Err(e);
+                }
+            },
+        };
+        self.put(Stage::Running {
+            future: future.clone_ref(py),
+            iter: Some(iter.clone_ref(py)),
+        });
+        Ok((future, iter))
+    }
+
+    /// One step of the asyncio future's iterator; when it ends (result or
+    /// error) so does this coroutine.
+    fn step(
+        &self,
+        py: Python<'_>,
+        call: impl FnOnce(&Bound<'_, PyAny>) -> PyResult<Py<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let (future, iter) = self.running(py)?;
+        let stepped = call(iter.bind(py));
+        if stepped.is_err() {
+            self.put(Stage::Finished);
+            cancel(py, &future); // a no-op when it completed
+        }
+        stepped
+    }
+}
+
+/// Cancel an asyncio future (which aborts its tokio task); errors ignored:
+/// the loop may be closed already.
+fn cancel(py: Python<'_>, future: &Py<PyAny>) {
+    drop(future.call_method0(py, "cancel"));
+}
+
+#[pymethods]
+impl Pending {
+    fn __await__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.step(py, |iter| iter.call_method0("__next__").map(Bound::unbind))
+    }
+
+    fn send(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.step(py, |iter| {
+            iter.call_method1("send", (value,)).map(Bound::unbind)
+        })
+    }
+
+    #[pyo3(signature = (kind, value=None, traceback=None))]
+    fn throw(
+        &self,
+        py: Python<'_>,
+        kind: &Bound<'_, PyAny>,
+        value: Option<&Bound<'_, PyAny>>,
+        traceback: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let idle = matches!(
+            *self.stage.lock().unwrap_or_else(|p| p.into_inner()),
+            Stage::Waiting(_) | Stage::Finished
+        );
+        if idle {
+            // Nothing under way: the exception ends it here.
+            drop(self.take());
+            return Err(thrown(kind, value));
+        }
+        self.step(py, |iter| {
+            // The one-argument form: the three-argument one is deprecated.
+            match (value, traceback) {
+                (None, None) => iter.call_method1("throw", (kind,)),
+                _ => iter.call_method1("throw", (kind, value, traceback)),
+            }
+            .map(Bound::unbind)
+        })
+    }
+
+    /// Stop the work: nobody will await the result.
+    fn close(&self, py: Python<'_>) {
+        if let Stage::Running { future, .. } = self.take() {
+            cancel(py, &future);
+        }
+    }
+}
+
+/// The exception `throw(kind, value)` asks for.
+fn thrown(kind: &Bound<'_, PyAny>, value: Option<&Bound<'_, PyAny>>) -> PyErr {
+    match value {
+        Some(v) if !v.is_none() => PyErr::from_value(v.clone()),
+        _ => PyErr::from_value(kind.clone()),
+    }
 }
 
 /// On a tokio thread, with the GIL: schedule the result on the loop thread.
@@ -116,6 +292,12 @@ fn complete(py: Python<'_>, event_loop: Py<PyAny>, future: Py<PyAny>, deliver: D
 fn get_running_loop(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     GET_RUNNING_LOOP.import(py, "asyncio", "get_running_loop")
+}
+
+/// `asyncio._get_running_loop`: the running loop or None, without raising.
+fn running_loop(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    RUNNING_LOOP.import(py, "asyncio", "_get_running_loop")
 }
 
 /// An awaitable that is already complete: `await` gives its value (or raises
@@ -172,10 +354,7 @@ impl Ready {
         value: Option<&Bound<'_, PyAny>>,
         _traceback: Option<&Bound<'_, PyAny>>,
     ) -> PyErr {
-        match value {
-            Some(v) if !v.is_none() => PyErr::from_value(v.clone()),
-            _ => PyErr::from_value(kind.clone()),
-        }
+        thrown(kind, value)
     }
 
     fn close(&self) {}

@@ -5,26 +5,34 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 use secretkit::{ClientBuilder, Stats};
 
 use crate::block_on;
 use crate::bridge::{awaitable, Deliver, Ready};
+use crate::db::DbCredentials;
 use crate::errors::to_py;
-use crate::events::{listener, Subscription};
+use crate::events::{listener, Listener, Subscription};
 use crate::memo::{Hit, SecretMemo};
 use crate::secret::Secret;
-use crate::settings::{aws_settings, client_settings, vault_settings};
+use crate::settings::{aws_settings, client_settings};
+use crate::vault::vault_settings;
 
 #[pyclass(frozen, name = "Client", module = "secretkit")]
 pub struct Client {
     core: secretkit::Client,
     memo: SecretMemo,
     subscriptions: Mutex<HashMap<u64, Arc<Subscription>>>,
+    /// Set by `close`: core's `database_credentials` does not check it yet
+    /// (its other reads do), and a lease read after close would be neither
+    /// renewed nor revoked.
+    closed: AtomicBool,
 }
 
 #[pymethods]
@@ -44,12 +52,14 @@ impl Client {
             builder = builder.aws(aws_settings(aws)?);
         }
         if let Some(vault) = vault {
-            builder = builder.vault(vault_settings(vault)?);
+            let (settings, auth) = vault_settings(vault)?;
+            builder = builder.vault(settings).vault_auth(auth);
         }
         build(py, builder)
     }
 
-    /// A client configured like the CLIs: AWS's standard chain and VAULT_* / BAO_*.
+    /// A client configured like the CLIs: AWS's standard chain and VAULT_* /
+    /// BAO_* (a token, or AppRole, Kubernetes, JWT or token-file login).
     #[staticmethod]
     #[pyo3(signature = (**options))]
     fn from_env(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
@@ -149,13 +159,13 @@ impl Client {
     /// Load every secret under an `ssm:/prefix/` or `asm:prefix/` into the
     /// cache; returns how many were loaded.
     fn prefetch(&self, py: Python<'_>, prefix: String) -> PyResult<usize> {
-        block_on(py, prefetch(&self.core, prefix)?)?.map_err(to_py)
+        block_on(py, self.core.prefetch(&prefix))?.map_err(to_py)
     }
 
     fn prefetch_async<'py>(&self, py: Python<'py>, prefix: String) -> PyResult<Bound<'py, PyAny>> {
-        let task = prefetch(&self.core, prefix)?;
+        let core = self.core.clone();
         awaitable(py, async move {
-            let loaded = task.await;
+            let loaded = core.prefetch(&prefix).await;
             Box::new(move |py: Python<'_>| {
                 Ok(loaded
                     .map_err(to_py)?
@@ -174,23 +184,116 @@ impl Client {
     /// Call `callback(event)` for every cache event, on the "secretkit-events"
     /// thread; returns the id for `unsubscribe`.
     fn subscribe(&self, py: Python<'_>, callback: Bound<'_, PyAny>) -> PyResult<u64> {
-        if !callback.is_callable() {
-            return Err(pyo3::exceptions::PyTypeError::new_err(
-                "callback must be callable",
-            ));
-        }
-        let subscription = Subscription::new(callback.unbind());
-        let id = self.core.subscribe(listener(py, subscription.clone())?);
-        self.subs().insert(id, subscription);
-        Ok(id)
+        let core = &self.core;
+        self.listen(py, callable(callback)?, |l| Ok(core.subscribe(l)))
+    }
+
+    /// Call `callback(event)` whenever the secret `reference` names gets a
+    /// new value (`changed`, or `rotated` for a Vault lease), whatever its
+    /// `#field`; delivered like `subscribe`. Returns the id for `unsubscribe`.
+    fn watch(&self, py: Python<'_>, reference: &str, callback: Bound<'_, PyAny>) -> PyResult<u64> {
+        self.watch_with(py, reference, callable(callback)?)
     }
 
     /// Stop calling a callback; unknown ids are ignored.
-    fn unsubscribe(&self, id: u64) {
+    pub fn unsubscribe(&self, id: u64) {
         self.core.unsubscribe(id);
-        if let Some(subscription) = self.subs().remove(&id) {
+        // Taken out first: the callback is released with the lock free.
+        let subscription = self.subs().remove(&id);
+        if let Some(subscription) = subscription {
             subscription.cancel();
         }
+    }
+
+    /// Database credentials for `role` of the database engine at `mount`,
+    /// kept valid by the client's lease lifecycle. With `on_change`, that is
+    /// called with the `rotated` event each time the lease is replaced (read
+    /// the new credentials then); `unwatch()` on the result stops it.
+    #[pyo3(signature = (role, *, mount="database", on_change=None))]
+    fn database_credentials(
+        slf: &Bound<'_, Self>,
+        role: &str,
+        mount: &str,
+        on_change: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<DbCredentials> {
+        let py = slf.py();
+        let on_change = on_change
+            .filter(|c| !c.is_none())
+            .map(callable)
+            .transpose()?;
+        slf.get().open()?;
+        let result = block_on(py, slf.get().core.database_credentials(mount, role))?;
+        credentials(py, slf.clone().unbind(), result, on_change)
+    }
+
+    #[pyo3(signature = (role, *, mount="database".to_owned(), on_change=None))]
+    fn database_credentials_async<'py>(
+        slf: &Bound<'py, Self>,
+        role: String,
+        mount: String,
+        on_change: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let on_change = on_change
+            .filter(|c| !c.is_none())
+            .map(callable)
+            .transpose()?;
+        slf.get().open()?;
+        let (client, core) = (slf.clone().unbind(), slf.get().core.clone());
+        awaitable(py, async move {
+            let result = core.database_credentials(&mount, &role).await;
+            Box::new(move |py: Python<'_>| {
+                Ok(Py::new(py, credentials(py, client, result, on_change)?)?.into_any())
+            }) as Deliver
+        })
+    }
+
+    /// Stop renewing and revoke the Vault leases this client holds (unless
+    /// `revoke_on_close=False`); returns how many were revoked. Reads after
+    /// this raise ConfigError. Closing twice is fine (the second returns 0).
+    fn close(&self, py: Python<'_>) -> PyResult<usize> {
+        self.closing(py);
+        block_on(py, self.core.close())
+    }
+
+    fn aclose<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.closing(py);
+        let core = self.core.clone();
+        awaitable(py, async move {
+            let revoked = core.close().await;
+            Box::new(move |py: Python<'_>| Ok(revoked.into_pyobject(py)?.into_any().unbind()))
+                as Deliver
+        })
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    /// Closes; never swallows the exception (returns None).
+    #[pyo3(signature = (*_exc_info))]
+    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, PyTuple>) -> PyResult<()> {
+        self.close(py).map(drop)
+    }
+
+    fn __aenter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let ready = Ready::value(slf.clone().into_any().unbind());
+        Ok(Bound::new(slf.py(), ready)?.into_any())
+    }
+
+    #[pyo3(signature = (*_exc_info))]
+    fn __aexit__<'py>(
+        &self,
+        py: Python<'py>,
+        _exc_info: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.closing(py);
+        let core = self.core.clone();
+        awaitable(py, async move {
+            core.close().await;
+            // None, not the count: a true value would swallow the exception.
+            Box::new(|py: Python<'_>| Ok(py.None())) as Deliver
+        })
     }
 
     /// An async iterator over the events from now on (`async for event in
@@ -203,9 +306,9 @@ impl Client {
         stream.call1((slf,))
     }
 
-    fn invalidate(&self, py: Python<'_>, reference: String) -> PyResult<()> {
+    fn invalidate(&self, py: Python<'_>, reference: &str) -> PyResult<()> {
         self.memo.clear(py);
-        self.core.invalidate(&reference).map_err(to_py)
+        self.core.invalidate(reference).map_err(to_py)
     }
 
     fn clear(&self, py: Python<'_>) {
@@ -234,9 +337,71 @@ impl Client {
 }
 
 impl Client {
+    /// What `close` does before the core closes: refuse new credentials and
+    /// drop the remembered `Secret`s.
+    fn closing(&self, py: Python<'_>) {
+        self.closed.store(true, SeqCst);
+        self.memo.clear(py);
+    }
+
+    fn open(&self) -> PyResult<()> {
+        if self.closed.load(SeqCst) {
+            return Err(to_py(secretkit::Error::new(
+                secretkit::ErrorKind::Config,
+                "the client is closed",
+            )));
+        }
+        Ok(())
+    }
+
     fn subs(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Subscription>>> {
         self.subscriptions.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Register `callback` with the core through `register` (subscribe or
+    /// watch) and remember it for `unsubscribe` and the garbage collector.
+    fn listen(
+        &self,
+        py: Python<'_>,
+        callback: Py<PyAny>,
+        register: impl FnOnce(Listener) -> secretkit::Result<u64>,
+    ) -> PyResult<u64> {
+        let subscription = Subscription::new(callback);
+        let id = register(listener(py, subscription.clone())?).map_err(to_py)?;
+        self.subs().insert(id, subscription);
+        Ok(id)
+    }
+
+    fn watch_with(&self, py: Python<'_>, reference: &str, callback: Py<PyAny>) -> PyResult<u64> {
+        let core = &self.core;
+        self.listen(py, callback, |l| core.watch(reference, l))
+    }
+}
+
+fn callable(callback: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    if !callback.is_callable() {
+        return Err(PyTypeError::new_err("callback must be callable"));
+    }
+    Ok(callback.unbind())
+}
+
+/// The Python object for a `database_credentials` result, watching the
+/// reference for rotations when there is an `on_change`.
+fn credentials(
+    py: Python<'_>,
+    client: Py<Client>,
+    result: secretkit::Result<secretkit::DbCredentials>,
+    on_change: Option<Py<PyAny>>,
+) -> PyResult<DbCredentials> {
+    let creds = result.map_err(to_py)?;
+    let watch = match on_change {
+        Some(callback) => {
+            let id = client.get().watch_with(py, &creds.reference, callback)?;
+            Some((client, id))
+        }
+        None => None,
+    };
+    DbCredentials::new(py, creds, watch)
 }
 
 /// `build()` runs inside our runtime, so the core captures its handle for
@@ -247,6 +412,7 @@ fn build(py: Python<'_>, builder: ClientBuilder) -> PyResult<Client> {
         core,
         memo: SecretMemo::new(py),
         subscriptions: Mutex::default(),
+        closed: AtomicBool::new(false),
     })
 }
 
@@ -260,25 +426,6 @@ fn get_many(
         let refs: Vec<&str> = references.iter().map(String::as_str).collect();
         core.get_many(&refs).await
     }
-}
-
-/// `Client::prefetch`'s future is not `Send` (the core holds a `&dyn Fn()`
-/// across an await), so it runs on one of the runtime's blocking threads.
-fn prefetch(
-    core: &secretkit::Client,
-    prefix: String,
-) -> PyResult<impl Future<Output = secretkit::Result<usize>> + Send + 'static> {
-    let rt = crate::runtime().map_err(to_py)?;
-    let (core, handle) = (core.clone(), rt.handle().clone());
-    let task = rt.spawn_blocking(move || handle.block_on(core.prefetch(&prefix)));
-    Ok(async move {
-        task.await.unwrap_or_else(|e| {
-            Err(secretkit::Error::new(
-                secretkit::ErrorKind::Config,
-                format!("prefetch stopped: {e}"),
-            ))
-        })
-    })
 }
 
 fn secret(result: secretkit::Result<secretkit::Secret>) -> Deliver {

@@ -20,7 +20,8 @@ use crate::errors::to_py;
 /// One cache event. Events name references and versions, never values.
 #[pyclass(frozen, get_all, name = "Event", module = "secretkit")]
 pub struct Event {
-    /// "created", "refreshed", "changed", "error" or "evicted".
+    /// "created", "refreshed", "changed", "error", "evicted", or for Vault
+    /// leases "renewed", "rotated", "expired".
     kind: &'static str,
     /// The cache key as a reference (`scheme:path[?version=…&stage=…]`).
     reference: String,
@@ -30,21 +31,46 @@ pub struct Event {
     error: Option<Py<PyAny>>,
     /// Seconds since the Unix epoch.
     at: f64,
+    /// Lease events: the lease now in force and the one it replaced.
+    lease_id: Option<String>,
+    old_lease_id: Option<String>,
+    /// Rotations of credentials with a username: new and old usernames
+    /// (never passwords).
+    username: Option<String>,
+    old_username: Option<String>,
+    /// Renewals: the lease's new duration in seconds.
+    ttl_secs: Option<u64>,
 }
 
 #[pymethods]
 impl Event {
-    /// Python-style: `Event(kind='changed', reference='ssm:/x', old_version='1', new_version='2')`.
+    /// Python-style: `Event(kind='changed', reference='ssm:/x', old_version='1', new_version='2')`,
+    /// plus the lease fields that are set.
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let repr =
             |v: Option<&str>| -> PyResult<String> { Ok(v.into_pyobject(py)?.repr()?.to_string()) };
-        Ok(format!(
-            "Event(kind={}, reference={}, old_version={}, new_version={})",
+        let mut text = format!(
+            "Event(kind={}, reference={}, old_version={}, new_version={}",
             repr(Some(self.kind))?,
             repr(Some(&self.reference))?,
             repr(self.old_version.as_deref())?,
             repr(self.new_version.as_deref())?,
-        ))
+        );
+        for (name, value) in [
+            ("lease_id", &self.lease_id),
+            ("old_lease_id", &self.old_lease_id),
+            ("username", &self.username),
+            ("old_username", &self.old_username),
+        ] {
+            if value.is_some() {
+                text += &format!(", {name}={}", repr(value.as_deref())?);
+            }
+        }
+        if let Some(ttl) = self.ttl_secs {
+            text += &format!(", ttl_secs={ttl}");
+        }
+        text.push(')');
+        Ok(text)
     }
 }
 
@@ -63,6 +89,11 @@ impl Event {
                 .at
                 .duration_since(UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64()),
+            lease_id: e.lease_id.clone(),
+            old_lease_id: e.old_lease_id.clone(),
+            username: e.username.clone(),
+            old_username: e.old_username.clone(),
+            ttl_secs: e.ttl_secs,
         }
     }
 }
@@ -111,19 +142,18 @@ enum Dispatch {
 static QUEUE: Mutex<Option<Sender<Dispatch>>> = Mutex::new(None);
 static THREAD: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
+pub type Listener = Box<dyn Fn(&secretkit::Event) + Send + Sync>;
+
 /// The core listener for one subscription: queue the event, nothing more.
-pub fn listener(
-    py: Python<'_>,
-    subscription: Arc<Subscription>,
-) -> PyResult<impl Fn(&secretkit::Event) + Send + Sync + 'static> {
+pub fn listener(py: Python<'_>, subscription: Arc<Subscription>) -> PyResult<Listener> {
     let sender = dispatcher(py)?;
-    Ok(move |event: &secretkit::Event| {
+    Ok(Box::new(move |event: &secretkit::Event| {
         // Err: the dispatcher stopped at interpreter exit.
         let _ = sender.send(Dispatch::Event(
             subscription.clone(),
             Box::new(event.clone()),
         ));
-    })
+    }))
 }
 
 /// Start the dispatcher thread on first use; the sender that feeds it.

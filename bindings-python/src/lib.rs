@@ -7,11 +7,13 @@
 
 mod bridge;
 mod client;
+mod db;
 mod errors;
 mod events;
 mod memo;
 mod secret;
 mod settings;
+mod vault;
 
 use std::future::Future;
 use std::pin::pin;
@@ -110,6 +112,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Client>()?;
     m.add_class::<secret::Secret>()?;
     m.add_class::<events::Event>()?;
+    m.add_class::<db::DbCredentials>()?;
     m.add_function(wrap_pyfunction!(parse_reference_json, m)?)?;
     m.add_function(wrap_pyfunction!(bridge::shutdown, m)?)?;
     // (kind, code) for every core error kind, so tests can check that the

@@ -48,14 +48,7 @@ impl Secret {
     /// `None`, or `{"id": str, "duration": int seconds, "renewable": bool}`.
     #[getter]
     fn lease<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        let Some(lease) = self.0.lease() else {
-            return Ok(None);
-        };
-        let dict = PyDict::new(py);
-        dict.set_item("id", &lease.id)?;
-        dict.set_item("duration", lease.duration_secs)?;
-        dict.set_item("renewable", lease.renewable)?;
-        Ok(Some(dict))
+        lease_dict(py, self.0.lease())
     }
 
     fn __repr__(&self) -> String {
@@ -90,4 +83,19 @@ impl Secret {
     fn __deepcopy__(&self, _memo: &Bound<'_, PyAny>) -> PyResult<()> {
         Err(PyTypeError::new_err(NO_COPY))
     }
+}
+
+/// A lease as Python sees it: `{"id", "duration" (seconds), "renewable"}`.
+pub fn lease_dict<'py>(
+    py: Python<'py>,
+    lease: Option<&secretkit::Lease>,
+) -> PyResult<Option<Bound<'py, PyDict>>> {
+    let Some(lease) = lease else {
+        return Ok(None);
+    };
+    let dict = PyDict::new(py);
+    dict.set_item("id", &lease.id)?;
+    dict.set_item("duration", lease.duration_secs)?;
+    dict.set_item("renewable", lease.renewable)?;
+    Ok(Some(dict))
 }

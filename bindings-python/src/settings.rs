@@ -1,4 +1,5 @@
-//! Keyword options and the `aws=` / `vault=` dicts, turned into core settings.
+//! Keyword options and the `aws=` dict, turned into core settings (the
+//! `vault=` dict is in `vault.rs`).
 //! Every problem is a `ConfigError` (bad values) or a `TypeError` (unknown
 //! names, wrong types) before any client exists.
 
@@ -7,7 +8,7 @@ use std::time::Duration;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use secretkit::{AwsSettings, ClientSettings, Error, VaultSettings};
+use secretkit::{AwsSettings, ClientSettings, Error};
 
 use crate::errors::to_py;
 
@@ -22,6 +23,8 @@ pub const OPTIONS: &[&str] = &[
     "retry_max",
     "max_entries",
     "timeout",
+    "revoke_on_close",
+    "revoke_replaced_after",
 ];
 
 /// Core defaults, overridden by the options given (seconds and fractions as
@@ -47,13 +50,17 @@ pub fn client_settings(options: Option<&Bound<'_, PyDict>>) -> PyResult<ClientSe
             "ttl_jitter" => s.ttl_jitter = fraction(&name, value.extract()?)?,
             "refresh_ahead" => s.refresh_ahead = fraction(&name, value.extract()?)?,
             "max_entries" => s.max_entries = count(&name, value.extract()?)?,
+            "revoke_on_close" => s.revoke_on_close = value.extract()?,
+            "revoke_replaced_after" => {
+                s.revoke_replaced_after = Some(seconds(&name, value.extract()?)?)
+            }
             _ => unreachable!("only_keys checked the names"),
         }
     }
     Ok(s)
 }
 
-fn config(message: String) -> PyErr {
+pub fn config(message: String) -> PyErr {
     to_py(Error::new(secretkit::ErrorKind::Config, message))
 }
 
@@ -92,7 +99,7 @@ fn count(name: &str, value: i64) -> PyResult<usize> {
 }
 
 /// A typo such as `endpont=` must not silently send requests to real AWS.
-fn only_keys(dict: &Bound<'_, PyDict>, what: &str, allowed: &[&str]) -> PyResult<()> {
+pub fn only_keys(dict: &Bound<'_, PyDict>, what: &str, allowed: &[&str]) -> PyResult<()> {
     for key in dict.keys() {
         let key: String = key.extract()?;
         if !allowed.contains(&key.as_str()) {
@@ -135,24 +142,5 @@ pub fn aws_settings(dict: &Bound<'_, PyDict>) -> PyResult<AwsSettings> {
         secret_access_key: a.secret_access_key,
         session_token: a.session_token,
         endpoint: a.endpoint,
-    })
-}
-
-#[derive(FromPyObject)]
-#[pyo3(from_item_all)]
-struct VaultArgs {
-    address: String,
-    token: String,
-    #[pyo3(default)]
-    namespace: Option<String>,
-}
-
-pub fn vault_settings(dict: &Bound<'_, PyDict>) -> PyResult<VaultSettings> {
-    only_keys(dict, "vault setting", &["address", "token", "namespace"])?;
-    let v: VaultArgs = dict.extract()?;
-    Ok(VaultSettings {
-        address: v.address,
-        token: v.token,
-        namespace: v.namespace,
     })
 }

@@ -132,9 +132,9 @@ def test_cancelling_an_awaited_miss(silent_port: int) -> None:
     assert asyncio.run(main()) < 1.5
 
 
-def test_async_miss_needs_a_running_loop(client: Client) -> None:
-    with pytest.raises(RuntimeError):
-        client.get_async("ssm:/prod/myapp/never-read-without-a-loop")
+def test_an_async_miss_outside_a_loop_is_a_coroutine(client: Client) -> None:
+    ref = "ssm:/prod/myapp/db-password"
+    assert asyncio.run(client.get_async(ref)).reveal() == "s3cureP@ssw0rd!"
 
 
 def test_async_errors_are_typed(client: Client) -> None:

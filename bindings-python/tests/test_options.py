@@ -9,7 +9,15 @@ import pytest
 
 from secretkit import Client, ConfigError, NotFoundError
 
-SECONDS = ["default_ttl", "max_stale", "negative_ttl", "retry_base", "retry_max", "timeout"]
+SECONDS = [
+    "default_ttl",
+    "max_stale",
+    "negative_ttl",
+    "retry_base",
+    "retry_max",
+    "timeout",
+    "revoke_replaced_after",
+]
 FRACTIONS = ["ttl_jitter", "refresh_ahead"]
 
 
@@ -24,6 +32,8 @@ def all_options() -> dict[str, float]:
         "retry_max": 30,
         "max_entries": 100,
         "timeout": 2.5,
+        "revoke_on_close": False,
+        "revoke_replaced_after": 5,
     }
 
 
@@ -69,6 +79,8 @@ def test_unknown_options_and_wrong_types_are_type_errors() -> None:
         Client(default_ttl="5 minutes")
     with pytest.raises(TypeError):
         Client(max_entries=2.5)
+    with pytest.raises(TypeError):
+        Client(revoke_on_close="no")
 
 
 def test_negative_ttl_is_applied(monkeypatch: pytest.MonkeyPatch, fresh_env_name: str) -> None:
@@ -94,3 +106,47 @@ def test_max_stale_zero_turns_stale_serving_off(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError):
         client.get(ref)
     assert client.stats()["stale_serves"] == 0
+
+
+def vault(**auth: object) -> dict[str, object]:
+    return {"address": "http://127.0.0.1:1", "auth": auth}
+
+
+def test_vault_auth_config_is_checked_before_any_login(tmp_path: Path) -> None:
+    role_file = tmp_path / "role-id"
+    ok = [
+        vault(method="approle", role_id="r", secret_id="s"),
+        vault(method="approle", role_id_file=role_file, secret_id_file=str(role_file)),
+        vault(method="approle", role_id="r", secret_id="s", mount="other-approle"),
+        vault(method="kubernetes", role="app"),
+        vault(method="kubernetes", role="app", jwt_file=role_file, mount="k8s"),
+        vault(method="jwt", role="app", jwt="a.b.c"),
+        vault(method="jwt", role="app", jwt_file=role_file),
+        vault(method="token_file", path=role_file),
+        {"address": "http://127.0.0.1:1", "token": "t", "namespace": "ns", "auth": None},
+    ]
+    for config in ok:
+        assert Client(vault=config) is not None  # files are read at login, not here
+    config_errors = {
+        "method": vault(role_id="r", secret_id="s"),
+        "ldap": vault(method="ldap"),
+        "role_id or role_id_file is required": vault(method="approle", secret_id="s"),
+        "not both": vault(method="approle", role_id="r", role_id_file="f", secret_id="s"),
+        "role is required": vault(method="kubernetes"),
+        "jwt or jwt_file": vault(method="jwt", role="app"),
+        "path is required": vault(method="token_file"),
+        "token or an auth method": {**vault(method="token_file", path="f"), "token": "t"},
+        "without a token": {"address": "http://127.0.0.1:1"},
+    }
+    for message, config in config_errors.items():
+        with pytest.raises(ConfigError, match=message):
+            Client(vault=config)
+    # Typos and keys of another method are TypeErrors, like unknown options.
+    with pytest.raises(TypeError, match="secret_id_fiel"):
+        Client(vault=vault(method="approle", role_id="r", secret_id_fiel="f"))
+    with pytest.raises(TypeError, match="role_id"):
+        Client(vault=vault(method="jwt", role="app", jwt="x", role_id="r"))
+    with pytest.raises(TypeError, match="auht"):
+        Client(vault={"address": "http://127.0.0.1:1", "auht": {}})
+    with pytest.raises(TypeError):
+        Client(vault=vault(method="approle", role_id=1, secret_id="s"))

@@ -10,7 +10,18 @@ from secretkit import _native
 
 STUB = Path(__file__).resolve().parents[1] / "python" / "secretkit" / "_native.pyi"
 # TypedDicts for type checkers
-STUB_ONLY = {"AwsConfig", "VaultConfig", "Lease", "Options", "Stats", "BackendCalls"}
+STUB_ONLY = {
+    "AwsConfig",
+    "VaultConfig",
+    "AppRoleAuth",
+    "KubernetesAuth",
+    "JwtAuth",
+    "TokenFileAuth",
+    "Lease",
+    "Options",
+    "Stats",
+    "BackendCalls",
+}
 
 
 def stub_tree() -> ast.Module:

@@ -7,9 +7,12 @@ environment and files through one reference grammar and one cache.
     print(password)            # Secret(ssm:/prod/myapp/db-password, <redacted>)
     connect(password.reveal())
 
-Cache events (created, refreshed, changed, error, evicted) reach
-``client.subscribe(callback)`` callbacks on a background thread, or an
-asyncio task through ``async for event in client.events()``.
+Cache events (created, refreshed, changed, error, evicted) and Vault lease
+events (renewed, rotated, expired) reach ``client.subscribe(callback)``
+callbacks on a background thread, or an asyncio task through
+``async for event in client.events()``. ``client.database_credentials(role,
+on_change=...)`` reads database credentials that the client keeps renewed
+and rotated; ``client.close()`` (or ``with Client(...)``) revokes them.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 
 from . import _native
 from ._events import EventStream
-from ._native import Client, Event, Secret
+from ._native import Client, DbCredentials, Event, Secret
 from .errors import (
     AccessDeniedError,
     AuthError,
@@ -40,6 +43,7 @@ __all__ = [
     "AuthError",
     "Client",
     "ConfigError",
+    "DbCredentials",
     "Event",
     "EventStream",
     "InvalidReferenceError",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Literal, TypedDict, final, overload
+from collections.abc import Callable, Coroutine, Iterable
+from os import PathLike
+from types import TracebackType
+from typing import Any, Literal, TypedDict, TypeVar, final, overload
 
-from typing_extensions import NotRequired, Unpack
+from typing_extensions import NotRequired, Self, Unpack
 
 from ._events import EventStream
 from .errors import SecretkitError
@@ -17,10 +19,51 @@ class AwsConfig(TypedDict):
     session_token: NotRequired[str | None]
     endpoint: NotRequired[str | None]
 
+_T = TypeVar("_T")
+# What every *_async method returns: a coroutine (asyncio.run, create_task,
+# gather all take it). Made inside a running loop it starts at once.
+_Async = Coroutine[Any, Any, _T]
+_Path = str | PathLike[str]
+
+class AppRoleAuth(TypedDict):
+    """role_id or role_id_file, and secret_id or secret_id_file (files are
+    re-read at every login)."""
+
+    method: Literal["approle"]
+    role_id: NotRequired[str]
+    role_id_file: NotRequired[_Path]
+    secret_id: NotRequired[str]
+    secret_id_file: NotRequired[_Path]
+    mount: NotRequired[str]  # "approle"
+
+class KubernetesAuth(TypedDict):
+    method: Literal["kubernetes"]
+    role: str
+    jwt_file: NotRequired[_Path]  # the pod's service-account token
+    mount: NotRequired[str]  # "kubernetes"
+
+class JwtAuth(TypedDict):
+    """jwt or jwt_file."""
+
+    method: Literal["jwt"]
+    role: str
+    jwt: NotRequired[str]
+    jwt_file: NotRequired[_Path]
+    mount: NotRequired[str]  # "jwt"
+
+class TokenFileAuth(TypedDict):
+    method: Literal["token_file"]
+    path: _Path
+
+VaultAuth = AppRoleAuth | KubernetesAuth | JwtAuth | TokenFileAuth
+
 class VaultConfig(TypedDict):
+    """A token, or an auth method to log in with (not both)."""
+
     address: str
-    token: str
+    token: NotRequired[str]
     namespace: NotRequired[str | None]
+    auth: NotRequired[VaultAuth]
 
 class Lease(TypedDict):
     id: str
@@ -40,6 +83,8 @@ class Options(TypedDict, total=False):
     retry_max: float | None  # 60: longest retry delay
     max_entries: int | None  # 1024
     timeout: float | None  # 10: bound on each backend request
+    revoke_on_close: bool | None  # True: close() revokes the client's Vault leases
+    revoke_replaced_after: float | None  # None: a replaced lease runs out by itself
 
 class BackendCalls(TypedDict):
     ssm: int
@@ -58,12 +103,16 @@ class Stats(TypedDict):
 
 ERROR_KINDS: tuple[tuple[str, str], ...]
 
+EventKind = Literal[
+    "created", "refreshed", "changed", "error", "evicted", "renewed", "rotated", "expired"
+]
+
 @final
 class Event:
-    """One cache event; never carries a value."""
+    """One cache or lease event; never carries a value."""
 
     @property
-    def kind(self) -> Literal["created", "refreshed", "changed", "error", "evicted"]: ...
+    def kind(self) -> EventKind: ...
     @property
     def reference(self) -> str: ...
     @property
@@ -74,6 +123,16 @@ class Event:
     def error(self) -> SecretkitError | None: ...
     @property
     def at(self) -> float: ...
+    @property
+    def lease_id(self) -> str | None: ...
+    @property
+    def old_lease_id(self) -> str | None: ...
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def old_username(self) -> str | None: ...
+    @property
+    def ttl_secs(self) -> int | None: ...
 
 @final
 class Secret:
@@ -94,6 +153,24 @@ class Secret:
     def __deepcopy__(self, memo: Any) -> Any: ...
 
 @final
+class DbCredentials:
+    """One lease's database login; `unwatch()` stops `on_change`."""
+
+    @property
+    def username(self) -> str: ...
+    @property
+    def password(self) -> Secret: ...
+    @property
+    def lease(self) -> Lease | None: ...
+    @property
+    def reference(self) -> str: ...
+    def unwatch(self) -> None: ...
+    def __reduce__(self) -> Any: ...
+    def __reduce_ex__(self, protocol: Any) -> Any: ...
+    def __copy__(self) -> Any: ...
+    def __deepcopy__(self, memo: Any) -> Any: ...
+
+@final
 class Client:
     def __init__(
         self,
@@ -104,9 +181,9 @@ class Client:
     @staticmethod
     def from_env(**options: Unpack[Options]) -> Client: ...
     def get(self, reference: str) -> Secret: ...
-    def get_async(self, reference: str) -> Awaitable[Secret]: ...
+    def get_async(self, reference: str) -> _Async[Secret]: ...
     def refresh(self, reference: str) -> Secret: ...
-    def refresh_async(self, reference: str) -> Awaitable[Secret]: ...
+    def refresh_async(self, reference: str) -> _Async[Secret]: ...
     @overload
     def get_many(
         self, references: Iterable[str], *, return_exceptions: Literal[False] = False
@@ -118,17 +195,48 @@ class Client:
     @overload
     def get_many_async(
         self, references: Iterable[str], *, return_exceptions: Literal[False] = False
-    ) -> Awaitable[list[Secret]]: ...
+    ) -> _Async[list[Secret]]: ...
     @overload
     def get_many_async(
         self, references: Iterable[str], *, return_exceptions: bool
-    ) -> Awaitable[list[Secret | SecretkitError]]: ...
+    ) -> _Async[list[Secret | SecretkitError]]: ...
     def prefetch(self, prefix: str) -> int: ...
-    def prefetch_async(self, prefix: str) -> Awaitable[int]: ...
+    def prefetch_async(self, prefix: str) -> _Async[int]: ...
     def stats(self) -> Stats: ...
     def subscribe(self, callback: Callable[[Event], object]) -> int: ...
     def unsubscribe(self, id: int) -> None: ...
+    def watch(self, reference: str, callback: Callable[[Event], object]) -> int: ...
     def events(self) -> EventStream: ...
+    def database_credentials(
+        self,
+        role: str,
+        *,
+        mount: str = "database",
+        on_change: Callable[[Event], object] | None = None,
+    ) -> DbCredentials: ...
+    def database_credentials_async(
+        self,
+        role: str,
+        *,
+        mount: str = "database",
+        on_change: Callable[[Event], object] | None = None,
+    ) -> _Async[DbCredentials]: ...
+    def close(self) -> int: ...
+    def aclose(self) -> _Async[int]: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    def __aenter__(self) -> _Async[Self]: ...
+    def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> _Async[None]: ...
     def invalidate(self, reference: str) -> None: ...
     def clear(self) -> None: ...
 

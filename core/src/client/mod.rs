@@ -543,6 +543,7 @@ impl Client {
     /// kept valid by the lifecycle. Pair with `watch` on the same reference
     /// (`DbCredentials::reference`) to hear about rotations.
     pub async fn database_credentials(&self, mount: &str, role: &str) -> Result<DbCredentials> {
+        self.open()?;
         let reference = format!("vault:{}/creds/{role}", mount.trim_matches('/'));
         let user = self.inner.memo.parse(&format!("{reference}#username"))?;
         let pass = self.inner.memo.parse(&format!("{reference}#password"))?;
