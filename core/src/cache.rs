@@ -22,6 +22,8 @@ pub(crate) struct Timing {
     pub expires_at: SystemTime,
     /// Last moment an expired value may be served while refreshes fail.
     pub stale_until: SystemTime,
+    /// The `?ttl=` the value was read with, reused when it is refreshed.
+    pub ttl: Option<Duration>,
 }
 
 struct Held {
@@ -222,6 +224,48 @@ impl Cache {
         }
     }
 
+    /// Claim up to `limit` other entries of `scheme` that are due for a
+    /// refresh now or within the next half of their refresh-ahead window, so
+    /// one batch call refreshes keys that come due together. Only plain keys
+    /// (no version, stage or SSM selector) can be batched. Claimed entries
+    /// are marked refreshing; returns their keys and `?ttl=`.
+    pub(crate) fn claim_due(
+        &self,
+        scheme: crate::reference::Scheme,
+        except: &CacheKey,
+        now: SystemTime,
+        limit: usize,
+    ) -> Vec<(CacheKey, Option<Duration>)> {
+        let mut state = self.lock();
+        let mut claimed = Vec::new();
+        for (key, entry) in state.entries.iter_mut() {
+            if claimed.len() >= limit {
+                break;
+            }
+            let Slot::Value(held) = &mut entry.slot else {
+                continue;
+            };
+            let plain = key.version.is_none() && key.stage.is_none() && !key.path.contains(':');
+            let t = held.timing;
+            let window = t
+                .expires_at
+                .duration_since(t.refresh_at)
+                .unwrap_or_default();
+            let due = now + window / 2 >= t.refresh_at && now < t.expires_at;
+            if key.scheme == scheme
+                && key != except
+                && plain
+                && due
+                && !held.refreshing
+                && now >= held.retry_at
+            {
+                held.refreshing = true;
+                claimed.push((key.clone(), t.ttl));
+            }
+        }
+        claimed
+    }
+
     /// Allow a new refresh of `key` (a background refresh could not start).
     pub(crate) fn refresh_abandoned(&self, key: &CacheKey) {
         if let Some(Entry {
@@ -287,6 +331,7 @@ mod tests {
             refresh_at: at(75),
             expires_at: at(100),
             stale_until: at(200),
+            ttl: None,
         }
     }
 

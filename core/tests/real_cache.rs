@@ -410,3 +410,50 @@ async fn stale_if_error_while_the_server_is_down_then_recovery() {
     moto.wait().unwrap();
     assert!(recovered, "the client recovers once the server is back");
 }
+
+#[tokio::test]
+async fn keys_that_come_due_together_are_refreshed_in_batches() {
+    let endpoint = var("AWS_ENDPOINT_URL");
+    let admin = ssm_admin(&endpoint).await;
+    let run = std::process::id();
+    let names: Vec<String> = (0..25)
+        .map(|i| format!("/test/due-{run}/p{i:02}"))
+        .collect();
+    for name in &names {
+        put_parameter(&admin, name, "v").await;
+    }
+    let wire = Counting::new();
+    let c = counted_client(
+        wire.clone(),
+        ClientSettings {
+            ttl_jitter: 0.0,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        c.prefetch(&format!("ssm:/test/due-{run}/?ttl=2s"))
+            .await
+            .unwrap(),
+        25
+    );
+    tokio::time::sleep(Duration::from_millis(1600)).await; // past 75 % of the TTL
+    for name in &names {
+        c.get(&format!("ssm:{name}")).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        wire.count("GetParameters"),
+        3,
+        "25 due keys, 10 names a call"
+    );
+    assert_eq!(wire.count("GetParameter"), 0, "no key refreshed alone");
+    assert_eq!(c.stats().refreshes, 25);
+    // The refreshed entries kept their ?ttl= and are fresh again.
+    let before = wire.total();
+    for name in &names {
+        c.get(&format!("ssm:{name}")).await.unwrap();
+    }
+    assert_eq!(wire.total(), before);
+}

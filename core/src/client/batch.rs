@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::future::join_all;
 
@@ -53,15 +54,18 @@ impl Client {
                 continue;
             }
             let plain = r.version.is_none() && r.stage.is_none();
-            match r.scheme {
-                // Selectors (`name:3`, `name:label`) come back under the bare
-                // name, so only plain names can be matched to their answers.
-                Scheme::Ssm if plain && !r.path.contains(':') => {
-                    batchable.ssm.entry(r.path.clone()).or_default().push(i)
+            // Selectors (`name:3`, `name:label`) come back under the bare
+            // name, so only plain names can be matched to their answers.
+            let slots = match r.scheme {
+                Scheme::Ssm if plain && !r.path.contains(':') => &mut batchable.ssm,
+                Scheme::Asm if plain => &mut batchable.asm,
+                _ => {
+                    singles.push(i); // `fetched` counts its own miss
+                    continue;
                 }
-                Scheme::Asm if plain => batchable.asm.entry(r.path.clone()).or_default().push(i),
-                _ => singles.push(i),
-            }
+            };
+            Counters::bump(&self.inner.counters.misses);
+            slots.entry(r.path.clone()).or_default().push(i);
         }
 
         // `singles` holds only indexes whose parse succeeded.
@@ -73,7 +77,9 @@ impl Client {
             chunks(&batchable.ssm, Scheme::Ssm, SSM_BATCH)
                 .into_iter()
                 .chain(chunks(&batchable.asm, Scheme::Asm, ASM_BATCH))
-                .map(|(scheme, ids)| self.read_batch(scheme, ids)),
+                .map(|(scheme, ids)| {
+                    self.read_batch(scheme, ids.into_iter().map(|id| (id, None)).collect())
+                }),
         );
         let (singles_done, batches_done) = futures::join!(singles_done, batches_done);
 
@@ -153,9 +159,10 @@ impl Client {
     async fn read_batch(
         &self,
         scheme: Scheme,
-        ids: Vec<String>,
+        ids: Vec<(String, Option<Duration>)>,
     ) -> (Scheme, Vec<(String, Result<Arc<Fetched>>)>) {
         let inner = &self.inner;
+        let (ids, ttls): (Vec<String>, Vec<Option<Duration>>) = ids.into_iter().unzip();
         let now = inner.rt.clock.now();
         inner.counters.backend_call(scheme);
         let called: Result<Answers> = match super::aws(inner) {
@@ -169,8 +176,8 @@ impl Client {
         };
         let results = ids
             .into_iter()
-            .map(|id| {
-                Counters::bump(&inner.counters.misses);
+            .zip(ttls)
+            .map(|(id, ttl)| {
                 let key = CacheKey {
                     scheme,
                     path: id.clone(),
@@ -182,13 +189,50 @@ impl Client {
                     .unwrap_or_else(|| Err(Error::not_found("not in the batch answer")))
                     .map(Arc::new);
                 match &result {
-                    Ok(value) => inner.stored(&key, None, value.clone()),
+                    Ok(value) => inner.stored(&key, ttl, value.clone()),
                     Err(error) => inner.failed(&key, error),
                 }
                 (id, inner.or_stale(&key, result))
             })
             .collect();
         (scheme, results)
+    }
+}
+
+impl Client {
+    /// Refresh ahead in batches: when an SSM or Secrets Manager key comes
+    /// due, other keys of that backend due now or soon ride along in the
+    /// same GetParameters / BatchGetSecretValue call. `None` when nothing
+    /// else is due (a single read is then the cheaper call).
+    pub(super) fn batch_refresh(
+        &self,
+        r: &Reference,
+        key: &CacheKey,
+    ) -> Option<crate::runtime::BoxFuture<'static, ()>> {
+        let size = match r.scheme {
+            Scheme::Ssm if !key.path.contains(':') => SSM_BATCH,
+            Scheme::Asm => ASM_BATCH,
+            _ => return None,
+        };
+        if key.version.is_some() || key.stage.is_some() {
+            return None;
+        }
+        let now = self.inner.rt.clock.now();
+        let others = self.inner.cache.claim_due(r.scheme, key, now, size - 1);
+        if others.is_empty() {
+            return None;
+        }
+        for _ in &others {
+            Counters::bump(&self.inner.counters.refreshes);
+        }
+        let mut ids = vec![(key.path.clone(), r.ttl)];
+        ids.extend(others.into_iter().map(|(k, ttl)| (k.path, ttl)));
+        let client = self.clone();
+        let scheme = r.scheme;
+        Some(Box::pin(async move {
+            // Results land in the cache and the event stream, key by key.
+            let _ = client.read_batch(scheme, ids).await;
+        }))
     }
 }
 

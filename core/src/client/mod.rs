@@ -622,6 +622,10 @@ impl Client {
             return;
         };
         Counters::bump(&self.inner.counters.refreshes);
+        if let Some(batch) = self.batch_refresh(r, key) {
+            spawner.spawn(batch);
+            return;
+        }
         let read = self.shared_fetch(r, key.clone());
         spawner.spawn(Box::pin(async move {
             // The outcome lands in the cache and the event stream.
@@ -722,8 +726,10 @@ impl Inner {
                 refresh_at: end,
                 expires_at: end,
                 stale_until: end,
+                ttl,
             }
         } else {
+            let requested = ttl;
             let mut ttl = ttl.unwrap_or(s.default_ttl);
             if let Some(hint) = value.ttl_hint.filter(|h| !h.is_zero()) {
                 // Re-read values with their own TTL before it runs out.
@@ -737,6 +743,7 @@ impl Inner {
                 refresh_at: start + ttl.mul_f64(s.refresh_ahead.clamp(0.0, 1.0)),
                 expires_at: start + ttl,
                 stale_until: start + ttl + s.max_stale,
+                ttl: requested,
             }
         };
         let new_version = value.version.clone();
