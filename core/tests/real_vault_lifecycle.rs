@@ -25,20 +25,11 @@ fn creds_ref() -> String {
     format!("vault:database/creds/{}", var("SK_VAULT_DB_ROLE"))
 }
 
-/// Log in to PostgreSQL over TCP as `user` and read the table the role may read.
-fn login(user: &str, password: &str) -> Result<String, String> {
+/// Run one query over TCP as `user` with `password` (a real scram login).
+fn psql(user: &str, password: &str, sql: &str) -> Result<String, String> {
     let out = Command::new("psql")
-        .args([
-            "-h",
-            &var("SK_PG_HOST"),
-            "-p",
-            &var("SK_PG_PORT"),
-            "-U",
-            user,
-            "-d",
-            &var("SK_PG_DB"),
-        ])
-        .args(["-tAc", "select count(*) from items"])
+        .args(["-h", &var("SK_PG_HOST"), "-p", &var("SK_PG_PORT")])
+        .args(["-U", user, "-d", &var("SK_PG_DB"), "-tAc", sql])
         .env("PGPASSWORD", password)
         .env("PGCONNECT_TIMEOUT", "5")
         .output()
@@ -50,29 +41,14 @@ fn login(user: &str, password: &str) -> Result<String, String> {
     }
 }
 
+/// Log in as a generated user and read the table the role may read.
+fn login(user: &str, password: &str) -> Result<String, String> {
+    psql(user, password, "select count(*) from items")
+}
+
 /// One query as the admin role.
 fn admin(sql: &str) -> String {
-    let out = Command::new("psql")
-        .args([
-            "-h",
-            &var("SK_PG_HOST"),
-            "-p",
-            &var("SK_PG_PORT"),
-            "-U",
-            &var("SK_PG_ADMIN_USER"),
-            "-d",
-            &var("SK_PG_DB"),
-        ])
-        .args(["-tAc", sql])
-        .env("PGPASSWORD", var("SK_PG_ADMIN_PASSWORD"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    psql(&var("SK_PG_ADMIN_USER"), &var("SK_PG_ADMIN_PASSWORD"), sql).unwrap()
 }
 
 fn valid_until(user: &str) -> String {
