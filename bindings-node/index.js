@@ -38,6 +38,32 @@ function call(fn) {
 
 const NATIVE = Symbol('secretkit.native')
 
+// The keys each configuration object takes: the fields of Tunables,
+// AwsConfig and VaultConfig in src/ (napi drops unknown keys silently, and a
+// typo such as `endpont` must not send requests to real AWS).
+// test/options.test.mjs checks these lists against native.d.ts.
+const KEYS = {
+  option: [
+    'defaultTtl', 'ttlJitter', 'refreshAhead', 'maxStale', 'negativeTtl', 'retryBase',
+    'retryMax', 'maxEntries', 'timeout', 'revokeOnClose', 'revokeReplacedAfter',
+    'allowHttp', 'allowLocal',
+  ],
+  aws: ['region', 'accessKeyId', 'secretAccessKey', 'sessionToken', 'endpoint'],
+  vault: [
+    'address', 'token', 'namespace', 'auth', 'caCert', 'caPath', 'caPem', 'clientCert',
+    'clientKey',
+  ],
+}
+
+function onlyKeys(object, what) {
+  if (object === undefined || object === null || typeof object !== 'object') return
+  for (const key of Object.keys(object)) {
+    if (!KEYS[what].includes(key)) {
+      throw new TypeError(`unknown ${what} ${JSON.stringify(key)}; expected some of ${KEYS[what].join(', ')}`)
+    }
+  }
+}
+
 class Secret {
   #native
 
@@ -150,6 +176,9 @@ class Client extends EventEmitter {
       config[NATIVE] ??
       call(() => {
         const { aws, vault, ...options } = config
+        onlyKeys(options, 'option')
+        onlyKeys(aws, 'aws')
+        onlyKeys(vault, 'vault')
         return new native.NativeClient({ aws, vault }, options)
       })
     this.#hits = this.#native.hitPath()
@@ -158,6 +187,7 @@ class Client extends EventEmitter {
 
   /** AWS's standard chain plus VAULT_* / BAO_* variables, like the CLIs. */
   static fromEnv(options) {
+    onlyKeys(options, 'option')
     return new Client({ [NATIVE]: call(() => native.NativeClient.fromEnv(options)) })
   }
 

@@ -28,6 +28,11 @@ pub struct Tunables {
     /// Revoke a replaced lease this many seconds after its replacement was
     /// read; `null` (the default) lets it run out by itself.
     pub revoke_replaced_after: Option<Either<f64, Null>>,
+    /// Plain http to hosts that are not loopback (default false).
+    pub allow_http: Option<bool>,
+    /// `env:` and `file:` references (default true); turn off when
+    /// references come from untrusted input.
+    pub allow_local: Option<bool>,
 }
 
 pub fn settings(t: &Tunables) -> Result<secretkit::ClientSettings> {
@@ -65,6 +70,12 @@ pub fn settings(t: &Tunables) -> Result<secretkit::ClientSettings> {
     }
     if let Some(revoke) = t.revoke_on_close {
         s.revoke_on_close = revoke;
+    }
+    if let Some(allow) = t.allow_http {
+        s.allow_http = allow;
+    }
+    if let Some(allow) = t.allow_local {
+        s.allow_local = allow;
     }
     if let Some(Either::A(v)) = t.revoke_replaced_after {
         s.revoke_replaced_after = Some(seconds("revokeReplacedAfter", v)?);

@@ -21,6 +21,15 @@ pub struct VaultConfig {
     pub token: Option<String>,
     pub namespace: Option<String>,
     pub auth: Option<VaultAuthConfig>,
+    /// A PEM file of CA certificates to trust (like VAULT_CACERT).
+    pub ca_cert: Option<String>,
+    /// A directory of PEM CA certificates (like VAULT_CAPATH).
+    pub ca_path: Option<String>,
+    /// PEM CA certificates as a string.
+    pub ca_pem: Option<String>,
+    /// Client certificate and key PEM files, for mutual TLS.
+    pub client_cert: Option<String>,
+    pub client_key: Option<String>,
 }
 
 /// How the client logs in; index.d.ts has the typed union per method.
@@ -46,11 +55,19 @@ pub fn vault(config: VaultConfig) -> Result<(secretkit::VaultSettings, VaultAuth
         Some(a) => auth(a)?,
         None => VaultAuth::Token,
     };
+    let tls = secretkit::TlsSettings {
+        ca_files: config.ca_cert.map(Into::into).into_iter().collect(),
+        ca_dirs: config.ca_path.map(Into::into).into_iter().collect(),
+        ca_pem: config.ca_pem.into_iter().collect(),
+        client_cert: config.client_cert.map(Into::into),
+        client_key: config.client_key.map(Into::into),
+    };
     let settings = secretkit::VaultSettings {
         address: config.address,
         // Empty with a login method; core reports a missing token otherwise.
         token: config.token.unwrap_or_default(),
         namespace: config.namespace,
+        tls,
     };
     Ok((settings, auth))
 }

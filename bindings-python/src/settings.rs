@@ -25,6 +25,8 @@ pub const OPTIONS: &[&str] = &[
     "timeout",
     "revoke_on_close",
     "revoke_replaced_after",
+    "allow_http",
+    "allow_local",
 ];
 
 /// Core defaults, overridden by the options given (seconds and fractions as
@@ -51,6 +53,8 @@ pub fn client_settings(options: Option<&Bound<'_, PyDict>>) -> PyResult<ClientSe
             "refresh_ahead" => s.refresh_ahead = fraction(&name, value.extract()?)?,
             "max_entries" => s.max_entries = count(&name, value.extract()?)?,
             "revoke_on_close" => s.revoke_on_close = value.extract()?,
+            "allow_http" => s.allow_http = value.extract()?,
+            "allow_local" => s.allow_local = value.extract()?,
             "revoke_replaced_after" => {
                 s.revoke_replaced_after = Some(seconds(&name, value.extract()?)?)
             }

@@ -37,7 +37,17 @@ pub fn vault_settings(dict: &Bound<'_, PyDict>) -> PyResult<(VaultSettings, Vaul
     only_keys(
         dict,
         "vault setting",
-        &["address", "token", "namespace", "auth"],
+        &[
+            "address",
+            "token",
+            "namespace",
+            "auth",
+            "ca_cert",
+            "ca_path",
+            "ca_pem",
+            "client_cert",
+            "client_key",
+        ],
     )?;
     let address =
         string(dict, "address")?.ok_or_else(|| config("vault: address is required".into()))?;
@@ -54,11 +64,20 @@ pub fn vault_settings(dict: &Bound<'_, PyDict>) -> PyResult<(VaultSettings, Vaul
         }
         _ => VaultAuth::Token,
     };
+    let path = |key: &str| -> PyResult<Option<PathBuf>> { Ok(string(dict, key)?.map(PathBuf::from)) };
+    let tls = secretkit::TlsSettings {
+        ca_files: path("ca_cert")?.into_iter().collect(),
+        ca_dirs: path("ca_path")?.into_iter().collect(),
+        ca_pem: string(dict, "ca_pem")?.into_iter().collect(),
+        client_cert: path("client_cert")?,
+        client_key: path("client_key")?,
+    };
     let settings = VaultSettings {
         address,
         // Empty with a login method; core reports a missing token otherwise.
         token: token.unwrap_or_default(),
         namespace,
+        tls,
     };
     Ok((settings, auth))
 }

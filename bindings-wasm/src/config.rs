@@ -1,6 +1,6 @@
 //! The JS config object: `{ aws?, vault?, defaultTtl?, ttlJitter?,
 //! refreshAhead?, maxStale?, negativeTtl?, retryBase?, retryMax?, maxEntries?,
-//! timeout?, revokeOnClose?, revokeReplacedAfter? }` (times in seconds,
+//! timeout?, revokeOnClose?, revokeReplacedAfter?, allowHttp?, allowLocal? }` (times in seconds,
 //! fractions as numbers in [0, 1]); `vault.auth` is in auth.rs. Unknown keys are refused so a typo such as
 //! `defaultTTL` fails loudly instead of being ignored (checked by hand:
 //! serde-wasm-bindgen looks fields up by name, so `deny_unknown_fields`
@@ -30,9 +30,11 @@ struct Config {
     timeout: Option<f64>,
     revoke_on_close: Option<bool>,
     revoke_replaced_after: Option<f64>,
+    allow_http: Option<bool>,
+    allow_local: Option<bool>,
 }
 
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 15] = [
     "aws",
     "vault",
     "defaultTtl",
@@ -46,6 +48,8 @@ const KEYS: [&str; 13] = [
     "timeout",
     "revokeOnClose",
     "revokeReplacedAfter",
+    "allowHttp",
+    "allowLocal",
 ];
 
 #[derive(Deserialize)]
@@ -132,6 +136,12 @@ pub fn parse(value: JsValue) -> Result<Parsed, JsValue> {
     if let Some(revoke) = config.revoke_on_close {
         settings.revoke_on_close = revoke;
     }
+    if let Some(allow) = config.allow_http {
+        settings.allow_http = allow;
+    }
+    if let Some(allow) = config.allow_local {
+        settings.allow_local = allow;
+    }
     if let Some(t) = config.timeout {
         settings.timeout = seconds("timeout", t)?;
         if settings.timeout.is_zero() {
@@ -145,6 +155,8 @@ pub fn parse(value: JsValue) -> Result<Parsed, JsValue> {
                 address: v.address,
                 token: v.token.unwrap_or_default(),
                 namespace: v.namespace,
+                // The host's fetch decides whom to trust on the edge.
+                tls: Default::default(),
             };
             (Some(settings), auth)
         }

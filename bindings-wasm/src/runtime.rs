@@ -157,12 +157,23 @@ async fn fetch(request: http::Request<Bytes>, signal: Option<web_sys::AbortSigna
     if let Some(signal) = &signal {
         init.set_signal(Some(signal));
     }
+    // Never follow a redirect: it would carry the Vault token, the AWS
+    // session token or a login body to whatever origin the answer names.
+    // The 3xx comes back to the backend, which says so.
+    init.set_redirect(web_sys::RequestRedirect::Manual);
     let promise = global_fetch(&parts.uri.to_string(), &init).map_err(io_error)?;
     // fetch rejects only when no response came back: refused, DNS, TLS, reset.
     let response: Response = JsFuture::from(promise)
         .await
         .map_err(|e| TransportError::Connect(js_message(&e)))?
         .unchecked_into();
+    if response.status() == 0 {
+        // A browser-style runtime hides a manual redirect as an opaque
+        // response with status 0.
+        return Err(TransportError::Io(
+            "the server redirected; redirects are not followed".into(),
+        ));
+    }
     let mut out = http::Response::builder().status(response.status());
     let mut declared_length = None;
     for entry in js_sys::try_iter(response.headers().as_ref())
@@ -197,12 +208,13 @@ async fn read_body(response: &Response) -> Result<Bytes, TransportError> {
         return Ok(Bytes::new());
     };
     let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
-    let mut body = Vec::new();
+    // Grown in wiped buffers, never by a reallocation that leaves a copy.
+    let mut body = zeroize::Zeroizing::new(Vec::new());
     loop {
         let chunk = JsFuture::from(reader.read()).await.map_err(io_error)?;
         let done = js_sys::Reflect::get(&chunk, &"done".into()).map_err(io_error)?;
         if done.is_truthy() {
-            return Ok(Bytes::from(body));
+            return Ok(Bytes::from(std::mem::take(&mut *body)));
         }
         let value: Uint8Array = js_sys::Reflect::get(&chunk, &"value".into())
             .map_err(io_error)?
@@ -213,6 +225,12 @@ async fn read_body(response: &Response) -> Result<Bytes, TransportError> {
             return Err(TransportError::BodyTooLarge);
         }
         let start = body.len();
+        if start + len > body.capacity() {
+            let wanted = (start + len).max(body.capacity() * 2).min(MAX_BODY_BYTES);
+            let mut bigger = zeroize::Zeroizing::new(Vec::with_capacity(wanted));
+            bigger.extend_from_slice(&body);
+            body = bigger;
+        }
         body.resize(start + len, 0);
         value.copy_to(&mut body[start..]);
     }

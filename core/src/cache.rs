@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use crate::error::{Error, ErrorKind};
+use crate::policy::later;
 use crate::reference::CacheKey;
 use crate::secret::Fetched;
 
@@ -180,7 +181,7 @@ impl Cache {
         }) = state.entries.get_mut(key)
         {
             held.failures = held.failures.saturating_add(1);
-            held.retry_at = now + retry_in(held.failures);
+            held.retry_at = later(now, retry_in(held.failures));
             held.refreshing = false;
             return None;
         }
@@ -251,7 +252,7 @@ impl Cache {
                 .expires_at
                 .duration_since(t.refresh_at)
                 .unwrap_or_default();
-            let due = now + window / 2 >= t.refresh_at && now < t.expires_at;
+            let due = later(now, window / 2) >= t.refresh_at && now < t.expires_at;
             if key.scheme == scheme
                 && key != except
                 && plain

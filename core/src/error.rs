@@ -90,15 +90,41 @@ pub struct Error {
     kind: ErrorKind,
     reference: Option<String>,
     message: String,
+    /// How long the server asked us to wait (HTTP `Retry-After`).
+    retry_after: Option<std::time::Duration>,
 }
+
+/// Longest message kept: a server's error text (Vault joins its `errors`
+/// list, AWS sends a message) can be megabytes of junk; logs need a line.
+pub const MAX_MESSAGE_LEN: usize = 1024;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        let mut message = message.into();
+        if message.len() > MAX_MESSAGE_LEN {
+            let mut cut = MAX_MESSAGE_LEN;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push_str("… (truncated)");
+        }
         Error {
             kind,
             reference: None,
-            message: message.into(),
+            message,
+            retry_after: None,
         }
+    }
+
+    /// The wait a server asked for before retrying, if it gave one.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.retry_after
+    }
+
+    pub(crate) fn with_retry_after(mut self, wait: Option<std::time::Duration>) -> Self {
+        self.retry_after = wait;
+        self
     }
 
     /// Attach the reference this error concerns (kept if one is already set).

@@ -34,7 +34,8 @@ pub use error::{Error, ErrorKind, Result};
 pub use events::{Event, EventKind};
 pub use reference::{Reference, Scheme};
 pub use runtime::{
-    BoxFuture, Clock, ManualClock, Runtime, SleepFuture, Spawn, Transport, TransportError,
+    BoxFuture, Clock, ManualClock, Runtime, SleepFuture, Spawn, TlsSettings, Transport,
+    TransportError,
 };
 pub use secret::{Lease, Secret, REDACTED};
 pub use stats::{BackendCalls, Stats};

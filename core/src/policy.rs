@@ -3,7 +3,27 @@
 //! tests can pin every number (jitter 0 makes them exact).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+/// `t + d`, saturating instead of panicking: every deadline goes through
+/// here, so no duration from a reference, a setting or a server can make
+/// time arithmetic panic (std's `SystemTime + Duration` does on overflow).
+pub(crate) fn later(t: SystemTime, d: Duration) -> SystemTime {
+    t.checked_add(d).unwrap_or_else(|| {
+        // The latest time every platform represents; nothing is scheduled
+        // past it anyway.
+        SystemTime::UNIX_EPOCH + Duration::from_secs(u32::MAX as u64 * 64)
+    })
+}
+
+/// `d × factor`, saturating, for any factor (NaN and negatives give zero);
+/// std's `Duration::mul_f64` panics on overflow and on NaN.
+pub(crate) fn scale(d: Duration, factor: f64) -> Duration {
+    if factor.is_nan() || factor <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::try_from_secs_f64(d.as_secs_f64() * factor).unwrap_or(Duration::MAX)
+}
 
 /// splitmix64: enough randomness to spread a fleet's refreshes, with no
 /// dependency on an OS entropy source (none on wasm32-unknown-unknown).
@@ -28,11 +48,11 @@ impl Rng {
 
     /// `d` moved by up to ±`fraction` of itself.
     pub(crate) fn jitter(&self, d: Duration, fraction: f64) -> Duration {
-        if fraction <= 0.0 {
+        if fraction.is_nan() || fraction <= 0.0 {
             return d;
         }
         let factor = 1.0 + fraction.min(1.0) * (2.0 * self.unit() - 1.0);
-        d.mul_f64(factor.max(0.0))
+        scale(d, factor)
     }
 }
 
@@ -56,6 +76,17 @@ mod tests {
             [1, 2, 4, 8, 32, 60, 60]
         );
         assert!(backoff(1, Duration::ZERO, Duration::ZERO) >= Duration::from_millis(10));
+    }
+
+    #[test]
+    fn arithmetic_saturates_instead_of_panicking() {
+        let huge = Duration::from_secs(u64::MAX);
+        assert!(later(SystemTime::now(), huge) > SystemTime::now());
+        assert_eq!(scale(huge, 2.0), Duration::MAX);
+        assert_eq!(scale(huge, f64::NAN), Duration::ZERO);
+        assert_eq!(scale(Duration::from_secs(10), 0.5), Duration::from_secs(5));
+        assert_eq!(Rng::new(1).jitter(huge, f64::NAN), huge);
+        let _ = Rng::new(1).jitter(huge, 0.1);
     }
 
     #[test]

@@ -14,6 +14,12 @@ use crate::error::{Error, Result};
 /// garbage string cannot make us allocate or log megabytes.
 pub const MAX_REFERENCE_LEN: usize = 2048;
 
+/// Longest `?ttl=` (and any other duration parsed here): a year. Far above
+/// any sensible cache lifetime, and small enough that every deadline built
+/// from it (`now + ttl`, `ttl × fraction`) stays inside `SystemTime` and
+/// `Duration` arithmetic on every platform.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// Where a secret lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -130,7 +136,13 @@ fn printable(input: &str) -> String {
     let mut out: String = input
         .chars()
         .take(200)
-        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .map(|c| {
+            if c.is_control() || is_format_char(c) {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
         .collect();
     if input.chars().count() > 200 {
         out.push('…');
@@ -148,8 +160,14 @@ fn parse(input: &str) -> std::result::Result<Reference, String> {
             input.len()
         ));
     }
-    if let Some(c) = input.chars().find(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("reference contains the character {c:?}"));
+    if let Some(c) = input
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || is_format_char(*c))
+    {
+        return Err(format!(
+            "reference contains the character U+{:04X}",
+            u32::from(c)
+        ));
     }
     let (scheme_str, rest) = input
         .split_once(':')
@@ -234,7 +252,25 @@ pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
             .ok_or("duration too long")?,
         _ => return Err(format!("`{s}` is not a duration like 60s, 500ms, 5m or 1h")),
     };
+    if d > MAX_DURATION {
+        return Err(format!(
+            "duration `{s}` is longer than the limit of {} days",
+            MAX_DURATION.as_secs() / 86_400
+        ));
+    }
     Ok(d)
+}
+
+/// Unicode format characters (general category Cf: bidi controls, zero-width
+/// spaces and joiners, the BOM, tags). Invisible in logs and terminals, they
+/// let a reference display as another one, so no reference may hold one.
+pub(crate) fn is_format_char(c: char) -> bool {
+    matches!(u32::from(c),
+        0x00AD | 0x0600..=0x0605 | 0x061C | 0x06DD | 0x070F | 0x0890..=0x0891
+        | 0x08E2 | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064
+        | 0x2066..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD
+        | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A | 0xE0001
+        | 0xE0020..=0xE007F)
 }
 
 fn check_scheme_rules(r: &Reference) -> std::result::Result<(), String> {
@@ -270,6 +306,7 @@ fn check_scheme_rules(r: &Reference) -> std::result::Result<(), String> {
                     "Vault paths are relative to the mount, like `secret/myapp/config`".into(),
                 );
             }
+            check_vault_path(&r.path)?;
         }
         Scheme::Env | Scheme::File => {
             if r.version.is_some() || r.stage.is_some() {
@@ -290,6 +327,21 @@ fn check_scheme_rules(r: &Reference) -> std::result::Result<(), String> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// A Vault path becomes part of an API URL, so it must not be able to name
+/// another API path once a server or proxy normalizes it: no `.` or `..`
+/// segments, no `%` (which could spell them encoded), no backslash (some
+/// proxies read it as `/`). Other characters are percent-encoded when the
+/// URL is built (`backends::vault`).
+pub(crate) fn check_vault_path(path: &str) -> std::result::Result<(), String> {
+    if let Some(c) = path.chars().find(|c| matches!(c, '%' | '\\')) {
+        return Err(format!("Vault paths may not contain `{c}`"));
+    }
+    if path.split('/').any(|seg| seg == "." || seg == "..") {
+        return Err("Vault paths may not contain `.` or `..` segments".into());
     }
     Ok(())
 }
@@ -324,6 +376,35 @@ mod tests {
         assert!(parse_duration("1d").is_err());
         assert!(parse_duration("s").is_err());
         assert!(parse_duration("99999999999999999999h").is_err());
+        assert_eq!(parse_duration("8760h").unwrap(), MAX_DURATION);
+        assert!(parse_duration("8761h").is_err());
+        assert!(parse_duration("18446744073709551615").is_err());
+    }
+
+    #[test]
+    fn vault_paths_cannot_climb_out_of_their_mount() {
+        for bad in [
+            "vault:secret/../../sys/seal-status",
+            "vault:secret/./x",
+            "vault:secret/x/..",
+            "vault:secret/%2e%2e/sys/mounts",
+            "vault:secret/%2E%2E",
+            "vault:secret\\..\\sys",
+        ] {
+            let err = Reference::parse(bad).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::InvalidReference, "{bad}");
+        }
+        assert!(Reference::parse("vault:secret/a.b/..c/d..").is_ok());
+    }
+
+    #[test]
+    fn invisible_format_characters_are_refused_and_never_echoed() {
+        for c in ['\u{202E}', '\u{200B}', '\u{FEFF}', '\u{2066}', '\u{E0041}'] {
+            let input = format!("ssm:/prod/{c}db");
+            let err = Reference::parse(&input).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::InvalidReference);
+            assert!(!err.to_string().contains(c), "{err}");
+        }
     }
 
     #[test]

@@ -66,11 +66,86 @@ pub trait Transport: Send + Sync + 'static {
     ) -> BoxFuture<'static, Result<http::Response<Bytes>, TransportError>>;
 }
 
-/// Wall-clock time and sleeping. Tests use `ManualClock` so cache and lease
-/// rules can be checked without waiting.
+/// Time and sleeping. Tests use `ManualClock` so cache and lease rules can
+/// be checked without waiting.
+///
+/// `now` is what deadlines (expiry, refresh, renewal, backoff) are computed
+/// on: it must never step backwards, so natively it is a monotonic clock
+/// expressed as a `SystemTime` (wall time at start + elapsed monotonic time).
+/// `wall` is what is reported to people (event timestamps).
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> SystemTime;
     fn sleep(&self, duration: Duration) -> SleepFuture;
+    /// Wall-clock time for reports; the same as `now` unless the clock
+    /// separates them.
+    fn wall(&self) -> SystemTime {
+        self.now()
+    }
+}
+
+/// Where a native transport gets its trust from, beyond the system's roots
+/// and the bundled Mozilla roots (both always trusted). On wasm the host's
+/// `fetch` decides, and these are refused rather than silently ignored.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// Files of PEM CA certificates (`VAULT_CACERT`, `AWS_CA_BUNDLE`).
+    pub ca_files: Vec<std::path::PathBuf>,
+    /// Directories of PEM CA certificates (`VAULT_CAPATH`).
+    pub ca_dirs: Vec<std::path::PathBuf>,
+    /// PEM CA certificates given inline.
+    pub ca_pem: Vec<String>,
+    /// A client certificate and its key, PEM files (`VAULT_CLIENT_CERT`,
+    /// `VAULT_CLIENT_KEY`), for servers that ask for one.
+    pub client_cert: Option<std::path::PathBuf>,
+    pub client_key: Option<std::path::PathBuf>,
+}
+
+impl std::fmt::Debug for TlsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsSettings")
+            .field("ca_files", &self.ca_files)
+            .field("ca_dirs", &self.ca_dirs)
+            .field("ca_pem", &self.ca_pem.len())
+            .field("client_cert", &self.client_cert)
+            .field("client_key", &self.client_key)
+            .finish()
+    }
+}
+
+impl TlsSettings {
+    pub fn is_empty(&self) -> bool {
+        self == &TlsSettings::default()
+    }
+}
+
+/// Whether a URL may be used with credentials: https anywhere, plain http
+/// only to a loopback host (a local dev server, moto, an agent on the same
+/// host) unless `allow_http`. `Err` says why not.
+pub fn check_origin(url: &str, allow_http: bool) -> Result<(), String> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|_| format!("`{url}` is not a valid URL"))?;
+    let host = uri.host().unwrap_or("");
+    match uri.scheme_str() {
+        Some("https") if !host.is_empty() => Ok(()),
+        Some("http") if !host.is_empty() => {
+            let bare = host.trim_start_matches('[').trim_end_matches(']');
+            let loopback = bare.eq_ignore_ascii_case("localhost")
+                || bare
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if loopback || allow_http {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`{url}` is plain http to a host that is not loopback: tokens and \
+                     secrets would cross the network unencrypted. Use https, or set \
+                     allow_http (SECRETKIT_ALLOW_HTTP=1) if this network is trusted"
+                ))
+            }
+        }
+        _ => Err(format!("`{url}` must start with http:// or https://")),
+    }
 }
 
 /// Runs a task in the background: cache refreshes ahead of expiry (and, on
@@ -119,10 +194,8 @@ impl ManualClock {
     }
 
     pub fn advance(&self, by: Duration) {
-        let now = self
-            .millis
-            .fetch_add(by.as_millis() as u64, Ordering::SeqCst)
-            + by.as_millis() as u64;
+        let by = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        let now = self.millis.fetch_add(by, Ordering::SeqCst).saturating_add(by);
         let mut sleepers = self.sleepers.lock().unwrap_or_else(|p| p.into_inner());
         let (due, waiting): (Vec<_>, Vec<_>) = sleepers.drain(..).partition(|(at, _)| *at <= now);
         *sleepers = waiting;
@@ -139,7 +212,10 @@ impl Clock for ManualClock {
 
     fn sleep(&self, duration: Duration) -> SleepFuture {
         let (tx, rx) = futures::channel::oneshot::channel();
-        let at = self.millis.load(Ordering::SeqCst) + duration.as_millis() as u64;
+        let at = self
+            .millis
+            .load(Ordering::SeqCst)
+            .saturating_add(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
         self.sleepers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -164,13 +240,91 @@ pub mod native {
     impl ReqwestTransport {
         /// `timeout` bounds each whole request, connect included.
         pub fn new(timeout: Duration) -> Result<Self, TransportError> {
-            let client = reqwest::Client::builder()
+            Self::with_tls(timeout, &TlsSettings::default())
+        }
+
+        /// Trusting the system's roots, the bundled Mozilla roots and `tls`.
+        ///
+        /// Redirects are never followed: a redirect would carry the Vault
+        /// token, the AWS session token or a login body (AppRole secret_id,
+        /// JWT) to whatever origin the answer names, maybe over plain http.
+        /// A 3xx comes back to the backend as an answer, which says so.
+        pub fn with_tls(timeout: Duration, tls: &TlsSettings) -> Result<Self, TransportError> {
+            let mut builder = reqwest::Client::builder()
                 .timeout(timeout)
                 .connect_timeout(timeout.min(Duration::from_secs(5)))
+                .redirect(reqwest::redirect::Policy::none());
+            for pem in tls_roots(tls)? {
+                let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                    .map_err(|e| TransportError::Connect(format!("bad CA certificate: {e}")))?;
+                for cert in certs {
+                    builder = builder.add_root_certificate(cert);
+                }
+            }
+            if let Some(identity) = tls_identity(tls)? {
+                builder = builder.identity(identity);
+            }
+            let client = builder
                 .build()
                 .map_err(|e| TransportError::Io(e.to_string()))?;
             Ok(ReqwestTransport { client })
         }
+    }
+
+    /// The PEM bundles `tls` names, read now (a missing file is a
+    /// configuration error at start, not a TLS failure at the first read).
+    fn tls_roots(tls: &TlsSettings) -> Result<Vec<Vec<u8>>, TransportError> {
+        let read = |p: &std::path::Path| {
+            std::fs::read(p).map_err(|e| {
+                TransportError::Connect(format!("cannot read CA file {}: {e}", p.display()))
+            })
+        };
+        let mut pems: Vec<Vec<u8>> = tls.ca_pem.iter().map(|p| p.as_bytes().to_vec()).collect();
+        for file in &tls.ca_files {
+            pems.push(read(file)?);
+        }
+        for dir in &tls.ca_dirs {
+            let entries = std::fs::read_dir(dir).map_err(|e| {
+                TransportError::Connect(format!("cannot read CA directory {}: {e}", dir.display()))
+            })?;
+            let mut files: Vec<_> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            files.sort();
+            for file in files {
+                let pem = read(&file)?;
+                // A CA directory also holds hash links and other files;
+                // take the ones that hold certificates.
+                if pem.windows(11).any(|w| w == b"-----BEGIN ") {
+                    pems.push(pem);
+                }
+            }
+        }
+        Ok(pems)
+    }
+
+    fn tls_identity(tls: &TlsSettings) -> Result<Option<reqwest::Identity>, TransportError> {
+        let (cert, key) = match (&tls.client_cert, &tls.client_key) {
+            (None, None) => return Ok(None),
+            (Some(c), Some(k)) => (c, k),
+            _ => {
+                return Err(TransportError::Connect(
+                    "a client certificate needs both the certificate and the key".into(),
+                ))
+            }
+        };
+        let mut pem = zeroize::Zeroizing::new(Vec::new());
+        for file in [cert, key] {
+            let bytes = zeroize::Zeroizing::new(std::fs::read(file).map_err(|e| {
+                TransportError::Connect(format!("cannot read {}: {e}", file.display()))
+            })?);
+            pem.extend_from_slice(&bytes);
+            pem.push(b'\n');
+        }
+        reqwest::Identity::from_pem(&pem)
+            .map(Some)
+            .map_err(|e| TransportError::Connect(format!("bad client certificate: {e}")))
     }
 
     impl Transport for ReqwestTransport {
@@ -190,15 +344,28 @@ pub mod native {
                 for (name, value) in response.headers() {
                     out = out.header(name, value);
                 }
-                let mut body = Vec::new();
+                // The body may hold a secret: it grows in buffers we wipe
+                // (never by reallocating and leaving the old copy behind),
+                // and is wiped when refused.
+                let hint = response.content_length().unwrap_or(0) as usize;
+                let mut body = zeroize::Zeroizing::new(Vec::with_capacity(
+                    hint.min(MAX_BODY_BYTES),
+                ));
                 while let Some(chunk) = response.chunk().await.map_err(classify)? {
                     if body.len() + chunk.len() > MAX_BODY_BYTES {
                         return Err(TransportError::BodyTooLarge);
                     }
+                    if body.len() + chunk.len() > body.capacity() {
+                        let wanted = (body.len() + chunk.len()).max(body.capacity() * 2);
+                        let mut bigger =
+                            zeroize::Zeroizing::new(Vec::with_capacity(wanted.min(MAX_BODY_BYTES)));
+                        bigger.extend_from_slice(&body);
+                        body = bigger;
+                    }
                     body.extend_from_slice(&chunk);
                 }
-                out.body(Bytes::from(body))
-                    .map_err(|e| TransportError::Io(e.to_string()))
+                let body = Bytes::from(std::mem::take(&mut *body));
+                out.body(body).map_err(|e| TransportError::Io(e.to_string()))
             })
         }
     }
@@ -250,24 +417,47 @@ pub mod native {
         }
     }
 
-    /// tokio's timer; `now` is the system clock.
+    /// tokio's timer. `now` is monotonic: the wall time when the process
+    /// first asked, plus the monotonic time elapsed since, so a wall-clock
+    /// step (NTP, a VM resumed, an operator) cannot make an expired lease
+    /// look valid or a fresh value look expired. `wall` is the system clock.
     #[derive(Clone, Copy, Default)]
     pub struct TokioClock;
 
+    fn anchor() -> &'static (SystemTime, std::time::Instant) {
+        static ANCHOR: std::sync::OnceLock<(SystemTime, std::time::Instant)> =
+            std::sync::OnceLock::new();
+        ANCHOR.get_or_init(|| (SystemTime::now(), std::time::Instant::now()))
+    }
+
     impl Clock for TokioClock {
         fn now(&self) -> SystemTime {
-            SystemTime::now()
+            let (wall, mono) = anchor();
+            crate::policy::later(*wall, mono.elapsed())
         }
 
         fn sleep(&self, duration: Duration) -> SleepFuture {
-            Box::pin(tokio::time::sleep(duration))
+            // tokio's timer panics on deadlines past its range; a year is
+            // past anything we schedule.
+            Box::pin(tokio::time::sleep(
+                duration.min(Duration::from_secs(365 * 24 * 3600)),
+            ))
+        }
+
+        fn wall(&self) -> SystemTime {
+            SystemTime::now()
         }
     }
 
     /// The native runtime with a per-request timeout.
     pub fn runtime(timeout: Duration) -> Result<Runtime, TransportError> {
+        runtime_with_tls(timeout, &TlsSettings::default())
+    }
+
+    /// The native runtime trusting `tls` as well as the system's roots.
+    pub fn runtime_with_tls(timeout: Duration, tls: &TlsSettings) -> Result<Runtime, TransportError> {
         Ok(Runtime {
-            transport: Arc::new(ReqwestTransport::new(timeout)?),
+            transport: Arc::new(ReqwestTransport::with_tls(timeout, tls)?),
             clock: Arc::new(TokioClock),
         })
     }

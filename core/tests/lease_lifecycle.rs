@@ -149,9 +149,10 @@ async fn setup(
             clock: clock.clone(),
         })
         .vault(VaultSettings {
-            address: "http://vault.test".into(),
+            address: "http://127.0.0.1:8200".into(),
             token: "root".into(),
             namespace: None,
+            tls: Default::default(),
         })
         .settings(settings)
         .build()
@@ -168,6 +169,7 @@ fn exact() -> ClientSettings {
         ttl_jitter: 0.0,
         retry_base: Duration::from_secs(1),
         retry_max: Duration::from_secs(4),
+        read_attempts: 1,
         ..Default::default()
     }
 }

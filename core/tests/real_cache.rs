@@ -96,6 +96,7 @@ async fn counted_client(transport: Arc<Counting>, settings: ClientSettings) -> C
             address: var("VAULT_ADDR"),
             token: var("VAULT_TOKEN"),
             namespace: None,
+            tls: Default::default(),
         })
         .settings(settings)
         .build()

@@ -222,6 +222,7 @@ async fn servers_that_refuse_give_typed_errors_quickly() {
             address: dead,
             token: "t".into(),
             namespace: None,
+            tls: Default::default(),
         })
         .settings(ClientSettings {
             timeout: Duration::from_secs(3),
@@ -260,6 +261,7 @@ async fn explicit_configuration_reads_the_same_secrets() {
             address: var("VAULT_ADDR"),
             token: var("VAULT_TOKEN"),
             namespace: None,
+            tls: Default::default(),
         })
         .build()
         .await
@@ -285,6 +287,7 @@ async fn a_wrong_vault_token_is_an_auth_or_access_error() {
             address: var("VAULT_ADDR"),
             token: "not-a-real-token".into(),
             namespace: None,
+            tls: Default::default(),
         })
         .build()
         .await

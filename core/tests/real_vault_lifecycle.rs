@@ -76,6 +76,7 @@ async fn client_with(
                 var("VAULT_TOKEN")
             },
             namespace: None,
+            tls: Default::default(),
         })
         .settings(settings);
     if let Some(auth) = auth {

@@ -35,6 +35,7 @@ async fn the_client_backs_off_while_openbao_is_stopped_and_recovers() {
             address: var("VAULT_ADDR"),
             token: var("VAULT_TOKEN"),
             namespace: None,
+            tls: Default::default(),
         })
         .settings(ClientSettings {
             timeout: Duration::from_secs(2),

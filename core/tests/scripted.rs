@@ -143,9 +143,10 @@ async fn a_backend_that_never_answers_times_out_on_the_clock() {
             clock: clock.clone(),
         })
         .vault(VaultSettings {
-            address: "http://vault.test".into(),
+            address: "http://127.0.0.1:8200".into(),
             token: "t".into(),
             namespace: None,
+            tls: Default::default(),
         })
         .build()
         .await

@@ -9,6 +9,7 @@ use aws_sdk_ssm::config::StalledStreamProtectionConfig;
 use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::region::Region;
 use aws_types::SdkConfig;
@@ -77,6 +78,7 @@ impl Aws {
             .time_source(http)
             .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
             .timeout_config(timeouts(timeout))
+            .retry_config(RetryConfig::disabled())
             .load()
             .await;
         Aws::from_sdk_config(&config)
@@ -165,7 +167,8 @@ impl Aws {
         on_call: &(dyn Fn() + Sync),
     ) -> Result<Answers> {
         let mut answers = Vec::new();
-        let mut token = None;
+        let mut token: Option<String> = None;
+        let mut pages = 0;
         loop {
             on_call();
             let out = self
@@ -174,7 +177,7 @@ impl Aws {
                 .path(path)
                 .recursive(true)
                 .with_decryption(true)
-                .set_next_token(token)
+                .set_next_token(token.clone())
                 .send()
                 .await
                 .map_err(sdk_error)?;
@@ -183,7 +186,7 @@ impl Aws {
                     answers.push((name, ssm_value(p.value, p.version, now)));
                 }
             }
-            token = out.next_token.filter(|t| !t.is_empty());
+            token = next_page(out.next_token, token.as_deref(), &mut pages)?;
             if token.is_none() {
                 return Ok(answers);
             }
@@ -244,7 +247,8 @@ impl Aws {
             .values(prefix)
             .build();
         let mut answers = Vec::new();
-        let mut token = None;
+        let mut token: Option<String> = None;
+        let mut pages = 0;
         loop {
             on_call();
             let out = self
@@ -252,7 +256,7 @@ impl Aws {
                 .batch_get_secret_value()
                 .filters(filter.clone())
                 .max_results(ASM_BATCH as i32)
-                .set_next_token(token)
+                .set_next_token(token.clone())
                 .send()
                 .await
                 .map_err(sdk_error)?;
@@ -268,12 +272,34 @@ impl Aws {
                     answers.push((name, value));
                 }
             }
-            token = out.next_token.filter(|t| !t.is_empty());
+            token = next_page(out.next_token, token.as_deref(), &mut pages)?;
             if token.is_none() {
                 return Ok(answers);
             }
         }
     }
+}
+
+/// Most pages one prefetch reads (10 or 20 values a page): far above any
+/// real prefix, and a bound on a server that never stops paging.
+const MAX_PAGES: u32 = 1000;
+
+/// The next page token, or an error for a server that repeats a token or
+/// pages without end (either would loop forever).
+fn next_page(next: Option<String>, this: Option<&str>, pages: &mut u32) -> Result<Option<String>> {
+    let next = next.filter(|t| !t.is_empty());
+    *pages += 1;
+    if next.is_some() && next.as_deref() == this {
+        return Err(Error::invalid_response(
+            "the server answered the same page token twice",
+        ));
+    }
+    if next.is_some() && *pages >= MAX_PAGES {
+        return Err(Error::invalid_response(format!(
+            "more than {MAX_PAGES} pages: stopped paging"
+        )));
+    }
+    Ok(next)
 }
 
 fn ssm_value(value: Option<String>, version: i64, now: SystemTime) -> Result<Fetched> {
@@ -314,6 +340,10 @@ fn sdk_config_builder(rt: &Runtime, timeout: Duration) -> aws_types::sdk_config:
         // so the SDK's streaming stall detector has nothing to watch.
         .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
         .timeout_config(timeouts(timeout))
+        // One retry layer, the core's (`client/read.rs`): it knows whether
+        // the cache can serve meanwhile and bounds the whole read, where the
+        // SDK's three attempts would run under the cache's own backoff.
+        .retry_config(RetryConfig::disabled())
 }
 
 fn timeouts(timeout: Duration) -> TimeoutConfig {
@@ -364,7 +394,15 @@ fn service_error(code: &str, message: &str) -> Error {
             ErrorKind::NotFound
         }
         "AccessDeniedException" | "AccessDenied" | "DecryptionFailure" => ErrorKind::AccessDenied,
-        "ThrottlingException" | "TooManyUpdates" | "Throttling" => ErrorKind::Throttled,
+        "ThrottlingException"
+        | "TooManyUpdates"
+        | "Throttling"
+        | "TooManyRequestsException"
+        | "RequestLimitExceeded"
+        | "ThrottledException"
+        | "RequestThrottled"
+        | "RequestThrottledException"
+        | "SlowDown" => ErrorKind::Throttled,
         "UnrecognizedClientException"
         | "InvalidSignatureException"
         | "ExpiredTokenException"

@@ -34,6 +34,15 @@ pub(crate) fn file(r: &Reference, now: SystemTime) -> Result<Fetched> {
         };
         Error::new(kind, format!("cannot read the file: {e}"))
     };
+    // Only regular files (or links to them): opening a FIFO or a device
+    // could block forever or read without end.
+    let meta = std::fs::metadata(&r.path).map_err(io_error)?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidReference,
+            "not a regular file (a FIFO, device or directory cannot hold a secret)",
+        ));
+    }
     let f = std::fs::File::open(&r.path).map_err(io_error)?;
     let mut value = Vec::new();
     f.take(MAX_FILE_BYTES + 1)

@@ -6,6 +6,7 @@
 //! keeps lease_id, lease_duration and renewable.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -28,6 +29,9 @@ pub struct VaultSettings {
     pub token: String,
     /// Enterprise / OpenBao namespace, sent as `X-Vault-Namespace`.
     pub namespace: Option<String>,
+    /// CA files, directories or PEM, and a client certificate, for a Vault
+    /// behind a private CA or requiring mutual TLS (native only).
+    pub tls: crate::runtime::TlsSettings,
 }
 
 impl std::fmt::Debug for VaultSettings {
@@ -36,6 +40,7 @@ impl std::fmt::Debug for VaultSettings {
             .field("address", &self.address)
             .field("token", &crate::REDACTED)
             .field("namespace", &self.namespace)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -57,7 +62,18 @@ pub(crate) struct Vault {
     timeout: Duration,
     /// Mount path (with trailing `/`) → kind, learned from preflights.
     mounts: Arc<Mutex<HashMap<String, MountKind>>>,
+    /// One login at a time: concurrent reads refused with an expired token
+    /// share one login instead of making N (N orphaned tokens, N uses of a
+    /// limited secret_id).
+    login_gate: Arc<futures::lock::Mutex<()>>,
+    /// Bumped by every login; leases read under an older generation were
+    /// owned by a token that is gone (the lifecycle replaces them).
+    generation: Arc<AtomicU64>,
 }
+
+/// Longest lease or token TTL believed from a server: a year. Larger values
+/// (a buggy or hostile server) would overflow deadline arithmetic.
+const MAX_SERVER_TTL: u64 = 365 * 24 * 3600;
 
 /// What a lease renewal granted.
 #[derive(Debug, Clone, Copy)]
@@ -107,6 +123,7 @@ impl Vault {
         timeout: Duration,
     ) -> Result<Vault> {
         let address = settings.address.trim_end_matches('/');
+        // The builder already refused plain http off loopback (unless allowed).
         if !(address.starts_with("http://") || address.starts_with("https://")) {
             return Err(Error::config(format!(
                 "Vault address `{address}` must start with http:// or https://"
@@ -123,19 +140,59 @@ impl Vault {
             rt,
             timeout,
             mounts: Default::default(),
+            login_gate: Default::default(),
+            generation: Default::default(),
         })
     }
 
     /// A read; when the token was rejected and the client can log in by
-    /// itself, log in again and retry once.
+    /// itself, log in again (once, shared with concurrent readers) and
+    /// retry once. Vault answers a bad token with 403 "permission denied",
+    /// just like a policy denial, so a 403 is settled by asking whether the
+    /// token still works (`lookup-self`, allowed by Vault's default policy).
     pub(crate) async fn read(&self, r: &Reference, now: SystemTime) -> Result<Fetched> {
+        let generation = self.generation();
         match self.read_once(r, now).await {
-            Err(e) if e.kind() == ErrorKind::Auth && self.auth.can_login() => {
-                self.login().await?;
+            Err(e) if self.auth.can_login() && self.token_rejected(&e).await => {
+                self.login_after(generation).await?;
                 self.read_once(r, now).await
             }
             other => other,
         }
+    }
+
+    /// Whether `e` means our token is no good (rather than a path our
+    /// policy does not allow).
+    async fn token_rejected(&self, e: &Error) -> bool {
+        match e.kind() {
+            ErrorKind::Auth => true,
+            ErrorKind::AccessDenied => {
+                let Ok(token) = self.current_token().await else {
+                    return true;
+                };
+                let lookup = self
+                    .call(http::Method::GET, "auth/token/lookup-self", None, Some(&token))
+                    .await;
+                matches!(lookup, Err(e) if matches!(e.kind(), ErrorKind::Auth | ErrorKind::AccessDenied))
+            }
+            _ => false,
+        }
+    }
+
+    /// How many logins this client has made.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Log in unless someone logged in since `seen` (the generation the
+    /// caller's failed request was made with): one login for any number of
+    /// concurrent readers.
+    pub(crate) async fn login_after(&self, seen: u64) -> Result<()> {
+        let _gate = self.login_gate.lock().await;
+        if self.generation() != seen {
+            return Ok(());
+        }
+        self.login_now().await.map(|_| ())
     }
 
     async fn read_once(&self, r: &Reference, now: SystemTime) -> Result<Fetched> {
@@ -162,8 +219,10 @@ impl Vault {
             .request(http::Method::GET, &url_path, None)
             .await?
             .ok_or_else(|| Error::not_found("no secret at this path"))?;
-        let parsed: Response = serde_json::from_slice(&response)
-            .map_err(|_| Error::invalid_response("Vault answered with malformed JSON"))?;
+        let parsed: Result<Response> = serde_json::from_slice(&response)
+            .map_err(|_| Error::invalid_response("Vault answered with malformed JSON"));
+        wipe(response);
+        let parsed = parsed?;
         match kind {
             MountKind::KvV2 => kv2_value(parsed, now),
             MountKind::Logical => logical_value(parsed, now),
@@ -237,7 +296,12 @@ impl Vault {
         if let Some(state) = self.lock_token().as_ref() {
             return Ok(state.token.clone());
         }
-        self.login().await?;
+        let seen = self.generation();
+        let _gate = self.login_gate.lock().await;
+        if self.generation() == seen && self.lock_token().is_none() {
+            self.login_now().await?;
+        }
+        drop(_gate);
         self.lock_token()
             .as_ref()
             .map(|s| s.token.clone())
@@ -248,16 +312,26 @@ impl Vault {
         self.token.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Get a (new) token: log in with the auth method's material, re-read
-    /// from its source now, or take the fixed token and ask Vault its TTL.
+    /// Get a (new) token, one login at a time: see `login_now`.
     pub(crate) async fn login(&self) -> Result<TokenInfo> {
+        let _gate = self.login_gate.lock().await;
+        self.login_now().await
+    }
+
+    /// Log in with the auth method's material, re-read from its source now,
+    /// or take the fixed token (its TTL is asked later, off the read path).
+    /// Callers hold `login_gate`.
+    async fn login_now(&self) -> Result<TokenInfo> {
         let now = self.rt.clock.now();
         let state = match self.auth.login_request()? {
-            Some((path, body)) => {
+            Some((path, mut body)) => {
                 // A refused login is an auth failure, whatever status says so.
                 let answer = self
                     .call(http::Method::POST, &path, Some(&body), None)
-                    .await
+                    .await;
+                // The body held the secret_id or JWT.
+                scrub(&mut body);
+                let answer = answer
                     .map_err(|e| match e.kind() {
                         ErrorKind::InvalidReference | ErrorKind::AccessDenied => {
                             Error::new(ErrorKind::Auth, format!("login refused: {}", e.message()))
@@ -266,18 +340,12 @@ impl Vault {
                     })?;
                 let answer =
                     answer.ok_or_else(|| Error::new(ErrorKind::Auth, "login path not found"))?;
-                let auth = parse_json(&answer)?
-                    .get_mut("auth")
-                    .map(Value::take)
-                    .ok_or_else(|| Error::invalid_response("login answer without an auth block"))?;
-                let token = auth
-                    .get("client_token")
-                    .and_then(Value::as_str)
-                    .map(|t| Zeroizing::new(t.to_owned()))
-                    .ok_or_else(|| {
-                        Error::invalid_response("login answer without a client_token")
-                    })?;
-                TokenState::from_answer(token, &auth, now)?
+                let parsed = parse_json(&answer);
+                wipe(answer);
+                let mut parsed = parsed?;
+                let state = token_from_login(&mut parsed, now);
+                scrub(&mut parsed);
+                state?
             }
             None => {
                 // A fixed token is used as is; the lifecycle asks Vault
@@ -298,6 +366,7 @@ impl Vault {
         };
         let info = info_of(&state);
         *self.lock_token() = Some(state);
+        self.generation.fetch_add(1, Ordering::SeqCst);
         Ok(info)
     }
 
@@ -305,12 +374,12 @@ impl Vault {
         self.auth.can_login()
     }
 
-    /// Ask Vault the TTL of a fixed token (`auth/token/lookup-self`). A
-    /// policy without that capability leaves the TTL unknown: no renewals.
-    pub(crate) async fn lookup_token(&self) {
-        let Ok(token) = self.current_token().await else {
-            return;
-        };
+    /// Ask Vault the TTL of a fixed token (`auth/token/lookup-self`). Only a
+    /// refusal (403: the policy does not allow lookups) settles it as
+    /// unknowable (no renewals); any other failure (Vault down at start-up,
+    /// a timeout, a 5xx) is returned so the lifecycle retries with backoff.
+    pub(crate) async fn lookup_token(&self) -> Result<()> {
+        let token = self.current_token().await?;
         let now = self.rt.clock.now();
         let answer = self
             .call(
@@ -320,16 +389,30 @@ impl Vault {
                 Some(&token),
             )
             .await;
-        let looked_up = answer.ok().flatten().and_then(|body| {
-            let data = parse_json(&body).ok()?.get_mut("data").map(Value::take)?;
-            TokenState::from_answer(token.clone(), &data, now).ok()
-        });
+        let looked_up = match answer {
+            Ok(Some(body)) => {
+                let parsed = parse_json(&body);
+                wipe(body);
+                let mut parsed = parsed?;
+                let data = parsed.get_mut("data").map(Value::take);
+                scrub(&mut parsed);
+                let mut data = data
+                    .ok_or_else(|| Error::invalid_response("lookup-self answer without data"))?;
+                let state = TokenState::from_answer(token.clone(), &data, now);
+                scrub(&mut data);
+                Some(state?)
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::AccessDenied | ErrorKind::Auth) => None,
+            Ok(None) => None,
+            Err(e) => return Err(e),
+        };
         let mut guard = self.lock_token();
         match (looked_up, guard.as_mut()) {
             (Some(state), Some(current)) if current.token == state.token => *current = state,
             (_, Some(current)) => current.known = true,
             _ => {}
         }
+        Ok(())
     }
 
     /// What the lifecycle needs to schedule token renewal (`None` before the
@@ -348,10 +431,16 @@ impl Vault {
             .request(http::Method::POST, "auth/token/renew-self", Some(&body))
             .await?
             .ok_or_else(|| Error::new(ErrorKind::Auth, "renew-self not found"))?;
-        let auth = parse_json(&answer)?
+        let parsed = parse_json(&answer);
+        wipe(answer);
+        let mut parsed = parsed?;
+        let auth = parsed
             .get_mut("auth")
             .map(Value::take)
-            .ok_or_else(|| Error::invalid_response("renew-self answer without an auth block"))?;
+            .ok_or_else(|| Error::invalid_response("renew-self answer without an auth block"));
+        scrub(&mut parsed);
+        let mut auth = auth?;
+        scrub_token(&mut auth);
         let mut guard = self.lock_token();
         let token = guard
             .as_ref()
@@ -377,7 +466,7 @@ impl Vault {
             Error::invalid_response("Vault answered the renewal with malformed JSON")
         })?;
         Ok(Renewal {
-            duration: Duration::from_secs(parsed.lease_duration),
+            duration: Duration::from_secs(parsed.lease_duration.min(MAX_SERVER_TTL)),
             renewable: parsed.renewable,
         })
     }
@@ -409,7 +498,7 @@ impl Vault {
         body: Option<&Value>,
         token: Option<&str>,
     ) -> Result<Option<Bytes>> {
-        let url = format!("{}/v1/{path}", self.settings.address);
+        let url = format!("{}/v1/{}", self.settings.address, encode_path(path));
         let mut request = http::Request::builder()
             .method(method)
             .uri(url.as_str())
@@ -420,6 +509,8 @@ impl Vault {
         if let Some(ns) = &self.settings.namespace {
             request = request.header("X-Vault-Namespace", ns.as_str());
         }
+        // Login and renewal bodies can hold a secret_id or a JWT; the copy
+        // handed to the HTTP stack is its to drop (see ARCHITECTURE.md).
         let body = match body {
             Some(b) => Bytes::from(serde_json::to_vec(b).unwrap_or_default()),
             None => Bytes::new(),
@@ -440,12 +531,89 @@ impl Vault {
                 Error::new(kind, format!("Vault request failed: {e}"))
             })?;
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|secs| Duration::from_secs(secs.min(3600)));
         let body = response.into_body();
         match status {
             200..=299 => Ok(Some(body)),
             404 => Ok(None),
-            _ => Err(status_error(status, &body)),
+            300..=399 => Err(Error::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "Vault answered with a redirect (HTTP {status}); secretkit never follows \
+                     redirects, so the token stays with the configured address. A standby \
+                     node redirects when request forwarding is off: point the address at \
+                     the active node or a load balancer"
+                ),
+            )),
+            _ => {
+                let error = status_error(status, &body).with_retry_after(retry_after);
+                // An error body is ours to wipe when nobody else holds it.
+                wipe(body);
+                Err(error)
+            }
         }
+    }
+}
+
+/// Overwrite a response body we hold the only reference to (an answer
+/// with a secret or a token, once parsed).
+fn wipe(body: Bytes) {
+    if let Ok(mut owned) = body.try_into_mut() {
+        zeroize::Zeroize::zeroize(&mut owned[..]);
+    }
+}
+
+/// A path as it goes into a URL: each segment percent-encoded, so a
+/// character that means something to a URL parser (`?`, `#`, `;`, non-ASCII)
+/// stays part of the segment. `.` and `..` segments and `%` never get here
+/// (the reference grammar refuses them).
+fn encode_path(path: &str) -> String {
+    let (path, query) = match path.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path, None),
+    };
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~:@!$&'()*+,=".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    // Only our own query strings (`?version=N`) reach here.
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// The token of a login answer; the answer's other copy of it is wiped by
+/// the caller.
+fn token_from_login(parsed: &mut Value, now: SystemTime) -> Result<TokenState> {
+    let auth = parsed
+        .get_mut("auth")
+        .ok_or_else(|| Error::invalid_response("login answer without an auth block"))?;
+    let token = auth
+        .get("client_token")
+        .and_then(Value::as_str)
+        .map(|t| Zeroizing::new(t.to_owned()))
+        .ok_or_else(|| Error::invalid_response("login answer without a client_token"))?;
+    TokenState::from_answer(token, auth, now)
+}
+
+/// Wipe the token strings of an auth block.
+fn scrub_token(auth: &mut Value) {
+    if let Some(t) = auth.get_mut("client_token") {
+        scrub(t);
+    }
+    if let Some(t) = auth.get_mut("accessor") {
+        scrub(t);
     }
 }
 
@@ -484,10 +652,14 @@ fn status_error(status: u16, body: &[u8]) -> Error {
         .and_then(|e| serde_json::from_value::<Vec<String>>(e).ok())
         .map(|errors| errors.join("; "))
         .unwrap_or_default();
+    // 401 is always about the token. 403 is ambiguous (OpenBao answers an
+    // expired token with "permission denied", like a policy denial): the
+    // reader settles it with lookup-self (`Vault::token_rejected`).
     let kind = match status {
         400 => ErrorKind::InvalidReference,
-        401 | 403 if detail.contains("invalid token") => ErrorKind::Auth,
-        401 | 403 => ErrorKind::AccessDenied,
+        401 => ErrorKind::Auth,
+        403 if detail.contains("invalid token") => ErrorKind::Auth,
+        403 => ErrorKind::AccessDenied,
         412 | 429 => ErrorKind::Throttled,
         500..=599 => ErrorKind::Unavailable,
         _ => ErrorKind::InvalidResponse,
@@ -531,15 +703,15 @@ fn logical_value(parsed: Response, now: SystemTime) -> Result<Fetched> {
     // only a lease id makes a lease that can be renewed or revoked.
     let lease = (!parsed.lease_id.is_empty()).then_some(Lease {
         id: parsed.lease_id,
-        duration_secs: parsed.lease_duration,
+        duration_secs: parsed.lease_duration.min(MAX_SERVER_TTL),
         renewable: parsed.renewable,
     });
     // Without a lease, a TTL still says when to read again: static database
     // roles put it in `data.ttl`, KV v1 secrets in lease_duration.
     let ttl_hint = match (&lease, data.get("ttl").and_then(Value::as_u64)) {
         (Some(_), _) => None,
-        (None, Some(ttl)) => Some(ttl),
-        (None, None) => (parsed.lease_duration > 0).then_some(parsed.lease_duration),
+        (None, Some(ttl)) => Some(ttl.min(MAX_SERVER_TTL)),
+        (None, None) => (parsed.lease_duration > 0).then_some(parsed.lease_duration.min(MAX_SERVER_TTL)),
     };
     let value = serde_json::to_vec(&data).unwrap_or_default();
     scrub(&mut data);

@@ -161,7 +161,14 @@ impl TokenState {
         block: &Value,
         now: SystemTime,
     ) -> Result<TokenState> {
-        let secs = |k: &str| block.get(k).and_then(Value::as_u64);
+        // A year at most: a larger TTL from a server would overflow the
+        // deadline arithmetic.
+        let secs = |k: &str| {
+            block
+                .get(k)
+                .and_then(Value::as_u64)
+                .map(|s| s.min(365 * 24 * 3600))
+        };
         let ttl = secs("lease_duration")
             .or_else(|| secs("ttl"))
             .ok_or_else(|| {

@@ -123,7 +123,7 @@ impl Client {
         self.open()?;
         let r = Reference::parse(prefix)?;
         let inner = &self.inner;
-        let aws = super::aws(inner).map_err(|e| e.for_reference(prefix))?;
+        let aws = super::read::aws(inner).map_err(|e| e.for_reference(prefix))?;
         let now = inner.rt.clock.now();
         let on_call = || inner.counters.backend_call(r.scheme);
         let answers = match r.scheme {
@@ -165,7 +165,7 @@ impl Client {
         let (ids, ttls): (Vec<String>, Vec<Option<Duration>>) = ids.into_iter().unzip();
         let now = inner.rt.clock.now();
         inner.counters.backend_call(scheme);
-        let called: Result<Answers> = match super::aws(inner) {
+        let called: Result<Answers> = match super::read::aws(inner) {
             Ok(aws) if scheme == Scheme::Ssm => aws.ssm_batch(&ids, now).await,
             Ok(aws) => aws.asm_batch(&ids, now).await,
             Err(e) => Err(e),

@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 use super::{Client, Inner};
 use crate::error::{Error, ErrorKind};
 use crate::events::EventKind;
-use crate::policy::backoff;
+use crate::policy::{backoff, later, scale};
 use crate::reference::{CacheKey, Reference};
 use crate::secret::{Fetched, Lease};
 
@@ -46,6 +46,8 @@ struct Tracked {
     action: Action,
     failures: u32,
     busy: bool,
+    /// The Vault login generation whose token read this lease.
+    token_generation: u64,
 }
 
 #[derive(Default)]
@@ -99,18 +101,22 @@ fn username_of(value: &Fetched) -> Option<String> {
 
 impl Inner {
     /// Track a leased read; when it replaces a tracked lease of the same key,
-    /// that is a rotation.
-    pub(super) fn track_lease(&self, key: &CacheKey, reference: &Reference, value: &Fetched) {
-        let Some(lease) = value.lease.clone() else {
-            return;
-        };
+    /// that is a rotation. After `close()` nothing is tracked: the lease id
+    /// is returned for the caller to revoke.
+    pub(super) fn track_lease(
+        &self,
+        key: &CacheKey,
+        reference: &Reference,
+        value: &Fetched,
+    ) -> Option<String> {
+        let lease = value.lease.clone()?;
         let now = self.rt.clock.now();
         let duration = Duration::from_secs(lease.duration_secs);
         let tracked = Tracked {
             reference: reference.clone(),
             username: username_of(value),
             increment: duration,
-            expires_at: value.fetched_at + duration,
+            expires_at: later(value.fetched_at, duration),
             next_at: self.renew_point(now, duration, lease.renewable),
             action: if lease.renewable {
                 Action::Renew
@@ -120,8 +126,12 @@ impl Inner {
             lease,
             failures: 0,
             busy: false,
+            token_generation: self.vault.as_ref().map_or(0, |v| v.generation()),
         };
         let mut state = self.lifecycle.lock();
+        if state.closed {
+            return Some(tracked.lease.id);
+        }
         let new_id = tracked.lease.id.clone();
         let new_username = tracked.username.clone();
         let replaced = state.leases.insert(key.clone(), tracked);
@@ -129,13 +139,13 @@ impl Inner {
         let (old_id, old_username) = match (replaced, ended) {
             (Some(old), _) if old.lease.id != new_id => {
                 if let Some(grace) = self.settings.revoke_replaced_after {
-                    state.retiring.push((old.lease.id.clone(), now + grace));
+                    state.retiring.push((old.lease.id.clone(), later(now, grace)));
                 }
                 (old.lease.id, old.username)
             }
-            (Some(_), _) => return,
+            (Some(_), _) => return None,
             (None, Some(ended)) => ended,
-            (None, None) => return,
+            (None, None) => return None,
         };
         let mut event = self.event(EventKind::Rotated, key);
         event.lease_id = Some(new_id);
@@ -144,6 +154,7 @@ impl Inner {
         event.old_username = old_username;
         drop(state);
         self.emit(event);
+        None
     }
 
     /// When to act on a lease of `duration` granted at `now`: renew at two
@@ -152,8 +163,8 @@ impl Inner {
         let fraction = if renewable { RENEW_AT } else { 0.85 };
         let at = self
             .rng
-            .jitter(duration.mul_f64(fraction), self.settings.ttl_jitter / 2.0);
-        now + at.max(MIN_INTERVAL.min(duration / 2))
+            .jitter(scale(duration, fraction), self.settings.ttl_jitter / 2.0);
+        later(now, at.max(MIN_INTERVAL.min(duration / 2)))
     }
 
     /// Do whatever lease and token work is due now.
@@ -166,6 +177,7 @@ impl Inner {
         }
         self.token_work(&vault).await;
         let now = self.rt.clock.now();
+        self.replace_orphans(vault.generation(), now);
         let due: Vec<(CacheKey, Reference, Action, String, Duration, SystemTime)> = {
             let mut state = self.lifecycle.lock();
             state
@@ -227,7 +239,7 @@ impl Inner {
         match result {
             Ok(renewal) => {
                 t.failures = 0;
-                t.expires_at = now + renewal.duration;
+                t.expires_at = later(now, renewal.duration);
                 self.cache.extend(key, t.expires_at);
                 // Shorter than asked: max_ttl is near. Read the replacement
                 // now, while the old lease still has `duration` to run.
@@ -287,23 +299,55 @@ impl Inner {
         }
     }
 
+    /// Leases read with a token that has since been replaced (a re-login by
+    /// the lifecycle or by a read refused with an expired token) die with
+    /// that token: replace them now, each once per login.
+    fn replace_orphans(&self, generation: u64, now: SystemTime) {
+        let mut state = self.lifecycle.lock();
+        for t in state.leases.values_mut() {
+            if t.token_generation < generation && !t.busy {
+                t.token_generation = generation;
+                t.action = Action::Replace;
+                t.next_at = now;
+            }
+        }
+    }
+
     /// Next retry after `failures` failures: capped exponential backoff with
     /// jitter, never past expiry: when the backoff would overshoot, one last
     /// try just before expiry, and after that nothing until the lease ends
     /// (no retry burst at the deadline).
     fn retry_point(&self, now: SystemTime, failures: u32, expires_at: SystemTime) -> SystemTime {
-        let s = &self.settings;
-        let wait = self
-            .rng
-            .jitter(backoff(failures, s.retry_base, s.retry_max), s.ttl_jitter);
+        let wait = self.retry_wait(failures);
         let last = expires_at.checked_sub(EXPIRY_MARGIN).unwrap_or(expires_at);
-        if now + wait <= last {
-            now + wait
-        } else if last > now + EXPIRY_MARGIN / 2 {
+        if later(now, wait) <= last {
+            later(now, wait)
+        } else if last > later(now, EXPIRY_MARGIN / 2) {
             last
         } else {
             expires_at
         }
+    }
+
+    /// The token's next retry: like a lease's while it is valid; once it has
+    /// expired (or its expiry is unknown), plain capped backoff — never a
+    /// deadline in the past, which would retry every tick.
+    fn token_retry_point(
+        &self,
+        now: SystemTime,
+        failures: u32,
+        expires_at: Option<SystemTime>,
+    ) -> SystemTime {
+        match expires_at {
+            Some(at) if now < at => self.retry_point(now, failures, at),
+            _ => later(now, self.retry_wait(failures)),
+        }
+    }
+
+    fn retry_wait(&self, failures: u32) -> Duration {
+        let s = &self.settings;
+        self.rng
+            .jitter(backoff(failures, s.retry_base, s.retry_max), s.ttl_jitter)
     }
 
     fn lease_error(&self, key: &CacheKey, error: Error) {
@@ -336,39 +380,40 @@ impl Inner {
 
     /// Renew the token at two thirds of its TTL; when it cannot be renewed
     /// (or comes back short: max TTL near) log in again if the auth method
-    /// allows, then replace every lease the old token owned — Vault revokes
-    /// a token's leases with it.
+    /// allows (`replace_orphans` then replaces the leases the old token
+    /// owned — Vault revokes a token's leases with it). A fixed token's TTL
+    /// is looked up first; a lookup that fails for any reason but a refusal
+    /// is retried with backoff, so a Vault that was down at start-up does
+    /// not turn renewal off for good.
     async fn token_work(&self, vault: &crate::backends::vault::Vault) {
         let now = self.rt.clock.now();
-        let Some(mut info) = vault.token_info() else {
+        let Some(info) = vault.token_info() else {
             return;
         };
-        if !info.known {
-            vault.lookup_token().await;
-            match vault.token_info() {
-                Some(i) => info = i,
-                None => return,
-            }
-        }
-        if info.ttl.is_zero() {
-            return;
-        }
+        let expires_at = (info.known && !info.ttl.is_zero()).then(|| later(info.obtained_at, info.ttl));
         {
             let mut state = self.lifecycle.lock();
-            let due_at = state
-                .token_retry_at
-                .unwrap_or(info.obtained_at + info.ttl.mul_f64(RENEW_AT));
-            if state.token_busy || now < due_at {
+            let due = match state.token_retry_at {
+                Some(at) => now >= at,
+                None if !info.known => true,
+                None => {
+                    !info.ttl.is_zero()
+                        && now >= later(info.obtained_at, scale(info.ttl, RENEW_AT))
+                }
+            };
+            if state.token_busy || !due {
                 return;
             }
             state.token_busy = true;
         }
         let short = |granted: Duration| granted + MIN_INTERVAL < info.requested;
-        let outcome = if info.renewable {
+        let outcome = if !info.known {
+            vault.lookup_token().await.map(|_| false)
+        } else if info.renewable {
             match vault.renew_token().await {
-                Ok(renewed) if !short(renewed.ttl) => Ok(false),
+                Ok(renewed) if !short(renewed.ttl) => Ok(true),
                 Ok(_) | Err(_) if vault.can_login() => vault.login().await.map(|_| true),
-                Ok(_) => Ok(false),
+                Ok(_) => Ok(true),
                 Err(e) => Err(e),
             }
         } else if vault.can_login() {
@@ -388,58 +433,50 @@ impl Inner {
         let mut state = self.lifecycle.lock();
         state.token_busy = false;
         match outcome {
-            Ok(logged_in) => {
+            Ok(renewed) => {
                 state.token_failures = 0;
                 state.token_retry_at = None;
-                if logged_in {
-                    for t in state.leases.values_mut() {
-                        t.action = Action::Replace;
-                        t.next_at = now;
-                    }
-                }
                 drop(state);
-                self.emit(self.event(EventKind::Renewed, &token_key));
+                if renewed {
+                    self.emit(self.event(EventKind::Renewed, &token_key));
+                }
             }
             Err(e) => {
                 state.token_failures += 1;
-                let expires_at = info.obtained_at + info.ttl;
-                state.token_retry_at =
-                    Some(self.retry_point(now, state.token_failures, expires_at));
+                let failures = state.token_failures;
+                state.token_retry_at = Some(self.token_retry_point(now, failures, expires_at));
                 drop(state);
                 self.lease_error(&token_key, e);
             }
         }
     }
 
-    /// Stop the lifecycle and revoke the leases this client holds (when
-    /// `revoke_on_close`); returns how many were revoked.
+    /// Stop the lifecycle, drop every cached value and revoke the leases
+    /// this client holds (when `revoke_on_close`), all at once under one
+    /// deadline (the request timeout), not one timeout per lease. Returns
+    /// how many were revoked.
     pub(super) async fn close(&self) -> usize {
-        let (leases, retiring) = {
-            let mut state = self.lifecycle.lock();
+        let ids: Vec<String> = {
+            let mut guard = self.lifecycle.lock();
+            let state = &mut *guard;
             state.closed = true;
-            let leases: Vec<(CacheKey, String)> =
-                state.leases.drain().map(|(k, t)| (k, t.lease.id)).collect();
-            let retiring: Vec<String> = state.retiring.drain(..).map(|(id, _)| id).collect();
-            (leases, retiring)
+            let leases = state.leases.drain().map(|(_, t)| t.lease.id);
+            let retiring = state.retiring.drain(..).map(|(id, _)| id);
+            leases.chain(retiring).collect()
         };
+        self.cache.clear();
         let Some(vault) = self.vault.clone() else {
             return 0;
         };
-        let mut revoked = 0;
-        if self.settings.revoke_on_close {
-            for (key, id) in leases.iter() {
-                self.cache.remove(key);
-                if vault.revoke_lease(id).await.is_ok() {
-                    revoked += 1;
-                }
-            }
-            for id in retiring {
-                if vault.revoke_lease(&id).await.is_ok() {
-                    revoked += 1;
-                }
-            }
+        if !self.settings.revoke_on_close || ids.is_empty() {
+            return 0;
         }
-        revoked
+        let revokes = ids.iter().map(|id| vault.revoke_lease(id));
+        let all = futures::future::join_all(revokes);
+        match crate::runtime::with_timeout(&*self.rt.clock, self.settings.timeout, all).await {
+            Some(results) => results.iter().filter(|r| r.is_ok()).count(),
+            None => 0,
+        }
     }
 }
 

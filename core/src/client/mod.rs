@@ -7,27 +7,29 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::future::{FutureExt, Shared};
+use futures::future::Shared;
 
 mod batch;
+mod builder;
 mod lifecycle;
 mod memo;
+mod read;
+mod settings;
+
+pub use builder::ClientBuilder;
+pub use settings::ClientSettings;
 
 use lifecycle::Lifecycle;
-
 use memo::{ParseMemo, Parsed};
+use read::start_fetch;
 
-use crate::backends::aws::{Aws, AwsSettings};
-use crate::backends::local;
-use crate::backends::vault::{Vault, VaultSettings};
-#[cfg(not(target_arch = "wasm32"))]
-use crate::backends::vault_auth::SecretSource;
-use crate::backends::vault_auth::VaultAuth;
+use crate::backends::aws::Aws;
+use crate::backends::vault::Vault;
 use crate::cache::{Cache, Lookup, Timing};
 use crate::error::{Error, Result};
 use crate::events::{Event, EventKind, Listeners};
-use crate::policy::{backoff, Rng};
-use crate::reference::{CacheKey, Reference, Scheme};
+use crate::policy::{backoff, later, scale, Rng};
+use crate::reference::{CacheKey, Reference};
 use crate::runtime::{BoxFuture, Runtime, Spawn};
 use crate::secret::{Fetched, Secret};
 use crate::stats::{Counters, Stats};
@@ -36,273 +38,6 @@ use crate::stats::{Counters, Stats};
 /// limit is 64 KiB, SSM's 8 KiB).
 pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
 
-/// Tunables, with the defaults a production service wants. Build with
-/// `ClientSettings { field: value, ..Default::default() }`.
-#[derive(Debug, Clone)]
-pub struct ClientSettings {
-    /// How long a value is served from the cache (`?ttl=` overrides it).
-    pub default_ttl: Duration,
-    /// Each entry's TTL is moved by up to ± this fraction, so a fleet that
-    /// started together does not refresh together.
-    pub ttl_jitter: f64,
-    /// A read after this fraction of the TTL refreshes the value in the
-    /// background while readers keep the cached one (1.0 turns it off).
-    pub refresh_ahead: f64,
-    /// After a failed refresh, an expired value is still served for this long
-    /// (zero turns stale serving off).
-    pub max_stale: Duration,
-    /// How long a not-found answer is remembered.
-    pub negative_ttl: Duration,
-    /// First retry delay after a failed refresh; doubles per failure.
-    pub retry_base: Duration,
-    /// Longest retry delay.
-    pub retry_max: Duration,
-    /// Most cache entries kept; least recently used go first.
-    pub max_entries: usize,
-    /// Bound on each backend request.
-    pub timeout: Duration,
-    /// `close()` revokes the Vault leases this client holds.
-    pub revoke_on_close: bool,
-    /// Revoke a lease this long after its replacement was read; `None` lets
-    /// it run out by itself (connections opened with it keep working).
-    pub revoke_replaced_after: Option<Duration>,
-}
-
-impl Default for ClientSettings {
-    fn default() -> Self {
-        ClientSettings {
-            default_ttl: Duration::from_secs(300),
-            ttl_jitter: 0.1,
-            refresh_ahead: 0.75,
-            max_stale: Duration::from_secs(3600),
-            negative_ttl: Duration::from_secs(30),
-            retry_base: Duration::from_secs(1),
-            retry_max: Duration::from_secs(60),
-            max_entries: 1024,
-            timeout: Duration::from_secs(10),
-            revoke_on_close: true,
-            revoke_replaced_after: None,
-        }
-    }
-}
-
-/// Where the AWS configuration comes from.
-#[derive(Debug, Clone)]
-enum AwsSource {
-    None,
-    Explicit(AwsSettings),
-    #[cfg(not(target_arch = "wasm32"))]
-    Environment,
-}
-
-/// Builds a `Client`. Natively `Client::from_env()` is the usual way in.
-pub struct ClientBuilder {
-    runtime: Option<Runtime>,
-    vault_auth: VaultAuth,
-    spawner: Option<Arc<dyn Spawn>>,
-    aws: AwsSource,
-    vault: Option<VaultSettings>,
-    settings: ClientSettings,
-}
-
-impl ClientBuilder {
-    /// The transport and clock to run on; natively the default is reqwest + tokio.
-    pub fn runtime(mut self, runtime: Runtime) -> Self {
-        self.runtime = Some(runtime);
-        self
-    }
-
-    /// Where background refreshes run; natively the tokio runtime `build`
-    /// is called in.
-    pub fn spawner(mut self, spawner: Arc<dyn Spawn>) -> Self {
-        self.spawner = Some(spawner);
-        self
-    }
-
-    pub fn aws(mut self, settings: AwsSettings) -> Self {
-        self.aws = AwsSource::Explicit(settings);
-        self
-    }
-
-    /// Use the standard AWS chain (AWS_* variables, profiles, instance metadata).
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn aws_from_env(mut self) -> Self {
-        self.aws = AwsSource::Environment;
-        self
-    }
-
-    pub fn vault(mut self, settings: VaultSettings) -> Self {
-        self.vault = Some(settings);
-        self
-    }
-
-    /// How the Vault client logs in (default: `VaultSettings::token` as given).
-    pub fn vault_auth(mut self, auth: VaultAuth) -> Self {
-        self.vault_auth = auth;
-        self
-    }
-
-    pub fn settings(mut self, settings: ClientSettings) -> Self {
-        self.settings = settings;
-        self
-    }
-
-    /// Vault settings the way the CLI and agents take them: VAULT_ADDR /
-    /// BAO_ADDR, VAULT_NAMESPACE, and the first auth method configured:
-    /// - AppRole: VAULT_ROLE_ID[_FILE] + VAULT_SECRET_ID[_FILE]
-    ///   (mount VAULT_APPROLE_MOUNT, default `approle`);
-    /// - Kubernetes: VAULT_K8S_ROLE + the service-account token at
-    ///   VAULT_K8S_JWT_FILE (default the pod's mounted token), mount
-    ///   VAULT_K8S_MOUNT (default `kubernetes`);
-    /// - JWT: VAULT_JWT_ROLE + VAULT_JWT[_FILE], mount VAULT_JWT_MOUNT (`jwt`);
-    /// - a token file: VAULT_TOKEN_FILE (re-read at every re-login);
-    /// - a token: VAULT_TOKEN / BAO_TOKEN, else ~/.vault-token as the CLI does.
-    ///
-    /// Login material from files and variables is re-read at every login.
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn vault_from_env(mut self) -> Result<Self> {
-        let var = |names: &[&str]| {
-            names
-                .iter()
-                .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
-        };
-        // `NAME` or `NAME_FILE`, as a source re-read at every login.
-        let source = |name: &str| {
-            let file = format!("{name}_FILE");
-            if let Some(path) = var(&[&file]) {
-                Some(SecretSource::File(path.into()))
-            } else {
-                var(&[name]).map(|_| SecretSource::Env(name.to_owned()))
-            }
-        };
-        let Some(address) = var(&["VAULT_ADDR", "BAO_ADDR"]) else {
-            return Ok(self);
-        };
-        let mount = |name: &str, default: &str| var(&[name]).unwrap_or_else(|| default.to_owned());
-        let auth = if let Some(role_id) = source("VAULT_ROLE_ID") {
-            let secret_id = source("VAULT_SECRET_ID").ok_or_else(|| {
-                Error::config(
-                    "VAULT_ROLE_ID is set but not VAULT_SECRET_ID or VAULT_SECRET_ID_FILE",
-                )
-            })?;
-            Some(VaultAuth::AppRole {
-                mount: mount("VAULT_APPROLE_MOUNT", "approle"),
-                role_id,
-                secret_id,
-            })
-        } else if let Some(role) = var(&["VAULT_K8S_ROLE"]) {
-            let jwt = var(&["VAULT_K8S_JWT_FILE"]).unwrap_or_else(|| {
-                "/var/run/secrets/kubernetes.io/serviceaccount/token".to_owned()
-            });
-            Some(VaultAuth::Kubernetes {
-                mount: mount("VAULT_K8S_MOUNT", "kubernetes"),
-                role,
-                jwt: SecretSource::File(jwt.into()),
-            })
-        } else if let Some(role) = var(&["VAULT_JWT_ROLE"]) {
-            let jwt = source("VAULT_JWT").ok_or_else(|| {
-                Error::config("VAULT_JWT_ROLE is set but not VAULT_JWT or VAULT_JWT_FILE")
-            })?;
-            Some(VaultAuth::Jwt {
-                mount: mount("VAULT_JWT_MOUNT", "jwt"),
-                role,
-                jwt,
-            })
-        } else {
-            var(&["VAULT_TOKEN_FILE"]).map(|path| VaultAuth::TokenFile(path.into()))
-        };
-        let token = match &auth {
-            Some(_) => String::new(),
-            None => var(&["VAULT_TOKEN", "BAO_TOKEN"])
-                .or_else(|| {
-                    let home = std::env::var_os("HOME")?;
-                    let path = std::path::Path::new(&home).join(".vault-token");
-                    std::fs::read_to_string(path).ok().map(|t| t.trim().to_owned())
-                })
-                .ok_or_else(|| {
-                    Error::config(
-                        "VAULT_ADDR is set but no way to log in: set VAULT_TOKEN (or ~/.vault-token), \
-                         VAULT_TOKEN_FILE, VAULT_ROLE_ID + VAULT_SECRET_ID, VAULT_K8S_ROLE or VAULT_JWT_ROLE",
-                    )
-                })?,
-        };
-        if let Some(auth) = auth {
-            self.vault_auth = auth;
-        }
-        self.vault = Some(VaultSettings {
-            address,
-            token,
-            namespace: var(&["VAULT_NAMESPACE", "BAO_NAMESPACE"]),
-        });
-        Ok(self)
-    }
-
-    pub async fn build(self) -> Result<Client> {
-        let settings = self.settings;
-        let rt = match self.runtime {
-            Some(rt) => rt,
-            #[cfg(not(target_arch = "wasm32"))]
-            None => crate::runtime::native::runtime(settings.timeout)
-                .map_err(|e| Error::config(format!("cannot start the HTTP client: {e}")))?,
-            #[cfg(target_arch = "wasm32")]
-            None => {
-                return Err(Error::config(
-                    "a runtime (transport and clock) is required on wasm",
-                ))
-            }
-        };
-        let aws = match &self.aws {
-            AwsSource::None => None,
-            AwsSource::Explicit(s) => Some(Aws::from_settings(s, &rt, settings.timeout)),
-            #[cfg(not(target_arch = "wasm32"))]
-            AwsSource::Environment => Some(Aws::from_env(&rt, settings.timeout).await),
-        };
-        let vault = match self.vault {
-            Some(v) if v.token.is_empty() && matches!(self.vault_auth, VaultAuth::Token) => {
-                return Err(Error::config("Vault is configured without a token"))
-            }
-            Some(v) => Some(Vault::new(
-                v,
-                self.vault_auth,
-                rt.clone(),
-                settings.timeout,
-            )?),
-            None => None,
-        };
-        #[cfg(not(target_arch = "wasm32"))]
-        let spawner = self.spawner.or_else(|| {
-            crate::runtime::native::TokioSpawner::current().map(|s| Arc::new(s) as Arc<dyn Spawn>)
-        });
-        #[cfg(target_arch = "wasm32")]
-        let spawner = self.spawner;
-        let seed = rt
-            .clock
-            .now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        let client = Client {
-            inner: Arc::new(Inner {
-                cache: Cache::new(settings.max_entries),
-                memo: ParseMemo::new(settings.max_entries.saturating_mul(4)),
-                lifecycle: Lifecycle::default(),
-                rng: Rng::new(seed),
-                rt,
-                spawner,
-                aws,
-                vault,
-                settings,
-                in_flight: Mutex::new(HashMap::new()),
-                next_read: AtomicU64::new(1),
-                counters: Counters::default(),
-                listeners: Listeners::default(),
-                next_listener: AtomicU64::new(1),
-            }),
-        };
-        client.start_lifecycle();
-        Ok(client)
-    }
-}
 
 type SharedFetch = Shared<BoxFuture<'static, Result<Arc<Fetched>>>>;
 
@@ -350,14 +85,7 @@ pub struct Client {
 
 impl Client {
     pub fn builder() -> ClientBuilder {
-        ClientBuilder {
-            runtime: None,
-            vault_auth: VaultAuth::Token,
-            spawner: None,
-            aws: AwsSource::None,
-            vault: None,
-            settings: ClientSettings::default(),
-        }
+        ClientBuilder::new()
     }
 
     /// A client configured the way the CLIs are: AWS's standard chain and
@@ -544,7 +272,16 @@ impl Client {
     /// (`DbCredentials::reference`) to hear about rotations.
     pub async fn database_credentials(&self, mount: &str, role: &str) -> Result<DbCredentials> {
         self.open()?;
-        let reference = format!("vault:{}/creds/{role}", mount.trim_matches('/'));
+        // Neither part may change the reference's meaning (`?`, `#`) or
+        // reach another path (`/` in the role; `..` is refused by the parse).
+        let mount = mount.trim_matches('/');
+        if role.is_empty() || role.contains(['/', '?', '#']) || mount.contains(['?', '#']) {
+            return Err(Error::invalid_reference(
+                "database_credentials takes a mount path and a role name without `/`, `?` or `#`",
+            )
+            .for_reference(&format!("vault:{mount}/creds/{role}")));
+        }
+        let reference = format!("vault:{mount}/creds/{role}");
         let user = self.inner.memo.parse(&format!("{reference}#username"))?;
         let pass = self.inner.memo.parse(&format!("{reference}#password"))?;
         // One read for both fields: a rotation cannot pair one lease's
@@ -652,7 +389,7 @@ impl Client {
     ) -> SharedFetch {
         let inner = &self.inner;
         if let Some(f) = in_flight.get(key) {
-            if now < f.started + inner.settings.timeout * 2 {
+            if now < later(f.started, inner.settings.timeout.saturating_mul(2)) {
                 return f.read.clone();
             }
         }
@@ -671,28 +408,6 @@ impl Client {
     }
 }
 
-/// One backend read whose result lands in the cache and the event stream; it
-/// removes itself from `in_flight` when done, whoever is polling it.
-fn start_fetch(inner: Arc<Inner>, r: Reference, key: CacheKey, id: u64) -> SharedFetch {
-    let fut: BoxFuture<'static, Result<Arc<Fetched>>> = Box::pin(async move {
-        inner.counters.backend_call(r.scheme);
-        let result = fetch(&inner, &r).await.map(Arc::new);
-        match &result {
-            Ok(value) => {
-                inner.stored(&key, r.ttl, value.clone());
-                inner.track_lease(&key, &r, value);
-            }
-            Err(error) => inner.failed(&key, error),
-        }
-        let mut in_flight = inner.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        if in_flight.get(&key).is_some_and(|f| f.id == id) {
-            in_flight.remove(&key);
-        }
-        drop(in_flight);
-        result
-    });
-    fut.shared()
-}
 
 impl Inner {
     fn in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<CacheKey, InFlight>> {
@@ -721,7 +436,7 @@ impl Inner {
             // A leased value lives as long as its lease, whatever the TTL:
             // the lifecycle renews or replaces it, and an expired lease is
             // never served (stale credentials do not log in).
-            let end = start + Duration::from_secs(lease.duration_secs);
+            let end = later(start, Duration::from_secs(lease.duration_secs));
             Timing {
                 refresh_at: end,
                 expires_at: end,
@@ -733,16 +448,16 @@ impl Inner {
             let mut ttl = ttl.unwrap_or(s.default_ttl);
             if let Some(hint) = value.ttl_hint.filter(|h| !h.is_zero()) {
                 // Re-read values with their own TTL before it runs out.
-                ttl = ttl.min(hint.mul_f64(0.85));
+                ttl = ttl.min(scale(hint, 0.85));
             }
             let ttl = self.rng.jitter(ttl, s.ttl_jitter);
             if ttl.is_zero() {
                 return;
             }
             Timing {
-                refresh_at: start + ttl.mul_f64(s.refresh_ahead.clamp(0.0, 1.0)),
-                expires_at: start + ttl,
-                stale_until: start + ttl + s.max_stale,
+                refresh_at: later(start, scale(ttl, s.refresh_ahead.clamp(0.0, 1.0))),
+                expires_at: later(start, ttl),
+                stale_until: later(later(start, ttl), s.max_stale),
                 ttl: requested,
             }
         };
@@ -780,7 +495,7 @@ impl Inner {
         };
         let evicted = self
             .cache
-            .record_failure(key, error, retry_in, now, now + s.negative_ttl);
+            .record_failure(key, error, retry_in, now, later(now, s.negative_ttl));
         let mut event = self.event(EventKind::Error, key);
         event.error = Some(error.clone().for_reference(&key.to_string()));
         self.emit(event);
@@ -790,7 +505,7 @@ impl Inner {
     }
 
     fn event(&self, kind: EventKind, key: &CacheKey) -> Event {
-        Event::new(kind, key.to_string(), self.rt.clock.now())
+        Event::new(kind, key.to_string(), self.rt.clock.wall())
     }
 
     fn emit(&self, event: Event) {
@@ -798,40 +513,6 @@ impl Inner {
     }
 }
 
-/// Read from the backend the scheme names.
-async fn fetch(inner: &Inner, r: &Reference) -> Result<Fetched> {
-    let now = inner.rt.clock.now();
-    let fetched = match r.scheme {
-        Scheme::Ssm => aws(inner)?.ssm(r, now).await?,
-        Scheme::Asm => aws(inner)?.asm(r, now).await?,
-        Scheme::Vault => {
-            inner
-                .vault
-                .as_ref()
-                .ok_or_else(|| {
-                    Error::config("Vault is not configured (set VAULT_ADDR and VAULT_TOKEN)")
-                })?
-                .read(r, now)
-                .await?
-        }
-        Scheme::Env => local::env(r, now)?,
-        Scheme::File => local::file(r, now)?,
-    };
-    if fetched.value.len() > MAX_VALUE_BYTES {
-        return Err(Error::invalid_response(format!(
-            "the value is {} bytes, over the limit of {MAX_VALUE_BYTES}",
-            fetched.value.len()
-        )));
-    }
-    Ok(fetched)
-}
-
-fn aws(inner: &Inner) -> Result<&Aws> {
-    inner
-        .aws
-        .as_ref()
-        .ok_or_else(|| Error::config("AWS is not configured for this client"))
-}
 
 /// The secret a reference asks for: the whole value, or one `#field` of it.
 fn cut(parsed: &Parsed, fetched: Arc<Fetched>) -> Result<Secret> {

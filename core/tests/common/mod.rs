@@ -76,9 +76,10 @@ pub async fn client(transport: Arc<ScriptedVault>, clock: Arc<ManualClock>) -> C
     Client::builder()
         .runtime(Runtime { transport, clock })
         .vault(VaultSettings {
-            address: "http://vault.test:8200".into(),
+            address: "http://127.0.0.1:8200".into(),
             token: "t".into(),
             namespace: None,
+            tls: Default::default(),
         })
         .settings(exact_settings())
         .build()
@@ -91,6 +92,8 @@ pub async fn client(transport: Arc<ScriptedVault>, clock: Arc<ManualClock>) -> C
 pub fn exact_settings() -> ClientSettings {
     ClientSettings {
         timeout: Duration::from_secs(5),
+        // One attempt: retries would sleep on the test clock.
+        read_attempts: 1,
         ttl_jitter: 0.0,
         refresh_ahead: 1.0,
         ..ClientSettings::default()
@@ -105,9 +108,10 @@ pub async fn client_with(
     Client::builder()
         .runtime(Runtime { transport, clock })
         .vault(VaultSettings {
-            address: "http://vault.test:8200".into(),
+            address: "http://127.0.0.1:8200".into(),
             token: "t".into(),
             namespace: None,
+            tls: Default::default(),
         })
         .settings(settings)
         .build()
