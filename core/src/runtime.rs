@@ -195,7 +195,10 @@ impl ManualClock {
 
     pub fn advance(&self, by: Duration) {
         let by = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
-        let now = self.millis.fetch_add(by, Ordering::SeqCst).saturating_add(by);
+        let now = self
+            .millis
+            .fetch_add(by, Ordering::SeqCst)
+            .saturating_add(by);
         let mut sleepers = self.sleepers.lock().unwrap_or_else(|p| p.into_inner());
         let (due, waiting): (Vec<_>, Vec<_>) = sleepers.drain(..).partition(|(at, _)| *at <= now);
         *sleepers = waiting;
@@ -348,9 +351,8 @@ pub mod native {
                 // (never by reallocating and leaving the old copy behind),
                 // and is wiped when refused.
                 let hint = response.content_length().unwrap_or(0) as usize;
-                let mut body = zeroize::Zeroizing::new(Vec::with_capacity(
-                    hint.min(MAX_BODY_BYTES),
-                ));
+                let mut body =
+                    zeroize::Zeroizing::new(Vec::with_capacity(hint.min(MAX_BODY_BYTES)));
                 while let Some(chunk) = response.chunk().await.map_err(classify)? {
                     if body.len() + chunk.len() > MAX_BODY_BYTES {
                         return Err(TransportError::BodyTooLarge);
@@ -365,7 +367,8 @@ pub mod native {
                     body.extend_from_slice(&chunk);
                 }
                 let body = Bytes::from(std::mem::take(&mut *body));
-                out.body(body).map_err(|e| TransportError::Io(e.to_string()))
+                out.body(body)
+                    .map_err(|e| TransportError::Io(e.to_string()))
             })
         }
     }
@@ -455,7 +458,10 @@ pub mod native {
     }
 
     /// The native runtime trusting `tls` as well as the system's roots.
-    pub fn runtime_with_tls(timeout: Duration, tls: &TlsSettings) -> Result<Runtime, TransportError> {
+    pub fn runtime_with_tls(
+        timeout: Duration,
+        tls: &TlsSettings,
+    ) -> Result<Runtime, TransportError> {
         Ok(Runtime {
             transport: Arc::new(ReqwestTransport::with_tls(timeout, tls)?),
             clock: Arc::new(TokioClock),

@@ -151,6 +151,9 @@ impl Vault {
     /// just like a policy denial, so a 403 is settled by asking whether the
     /// token still works (`lookup-self`, allowed by Vault's default policy).
     pub(crate) async fn read(&self, r: &Reference, now: SystemTime) -> Result<Fetched> {
+        // The generation of the token this read will use (logging in first
+        // if there is none), so a refusal re-logs in only if nobody has since.
+        self.current_token().await?;
         let generation = self.generation();
         match self.read_once(r, now).await {
             Err(e) if self.auth.can_login() && self.token_rejected(&e).await => {
@@ -171,7 +174,12 @@ impl Vault {
                     return true;
                 };
                 let lookup = self
-                    .call(http::Method::GET, "auth/token/lookup-self", None, Some(&token))
+                    .call(
+                        http::Method::GET,
+                        "auth/token/lookup-self",
+                        None,
+                        Some(&token),
+                    )
                     .await;
                 matches!(lookup, Err(e) if matches!(e.kind(), ErrorKind::Auth | ErrorKind::AccessDenied))
             }
@@ -331,13 +339,12 @@ impl Vault {
                     .await;
                 // The body held the secret_id or JWT.
                 scrub(&mut body);
-                let answer = answer
-                    .map_err(|e| match e.kind() {
-                        ErrorKind::InvalidReference | ErrorKind::AccessDenied => {
-                            Error::new(ErrorKind::Auth, format!("login refused: {}", e.message()))
-                        }
-                        _ => e,
-                    })?;
+                let answer = answer.map_err(|e| match e.kind() {
+                    ErrorKind::InvalidReference | ErrorKind::AccessDenied => {
+                        Error::new(ErrorKind::Auth, format!("login refused: {}", e.message()))
+                    }
+                    _ => e,
+                })?;
                 let answer =
                     answer.ok_or_else(|| Error::new(ErrorKind::Auth, "login path not found"))?;
                 let parsed = parse_json(&answer);
@@ -396,8 +403,8 @@ impl Vault {
                 let mut parsed = parsed?;
                 let data = parsed.get_mut("data").map(Value::take);
                 scrub(&mut parsed);
-                let mut data = data
-                    .ok_or_else(|| Error::invalid_response("lookup-self answer without data"))?;
+                let mut data =
+                    data.ok_or_else(|| Error::invalid_response("lookup-self answer without data"))?;
                 let state = TokenState::from_answer(token.clone(), &data, now);
                 scrub(&mut data);
                 Some(state?)
@@ -711,7 +718,9 @@ fn logical_value(parsed: Response, now: SystemTime) -> Result<Fetched> {
     let ttl_hint = match (&lease, data.get("ttl").and_then(Value::as_u64)) {
         (Some(_), _) => None,
         (None, Some(ttl)) => Some(ttl.min(MAX_SERVER_TTL)),
-        (None, None) => (parsed.lease_duration > 0).then_some(parsed.lease_duration.min(MAX_SERVER_TTL)),
+        (None, None) => {
+            (parsed.lease_duration > 0).then_some(parsed.lease_duration.min(MAX_SERVER_TTL))
+        }
     };
     let value = serde_json::to_vec(&data).unwrap_or_default();
     scrub(&mut data);

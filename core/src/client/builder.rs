@@ -205,7 +205,11 @@ impl ClientBuilder {
             settings.allow_http = true;
         }
         self.check_origins(settings.allow_http)?;
-        let vault_tls = self.vault.as_ref().map(|v| v.tls.clone()).unwrap_or_default();
+        let vault_tls = self
+            .vault
+            .as_ref()
+            .map(|v| v.tls.clone())
+            .unwrap_or_default();
         let aws_tls = self.aws_tls();
         let (rt, vault_rt) = match self.runtime {
             Some(rt) => {
@@ -252,12 +256,7 @@ impl ClientBuilder {
             Some(v) if v.token.is_empty() && matches!(self.vault_auth, VaultAuth::Token) => {
                 return Err(Error::config("Vault is configured without a token"))
             }
-            Some(v) => Some(Vault::new(
-                v,
-                self.vault_auth,
-                vault_rt,
-                settings.timeout,
-            )?),
+            Some(v) => Some(Vault::new(v, self.vault_auth, vault_rt, settings.timeout)?),
             None => None,
         };
         #[cfg(not(target_arch = "wasm32"))]

@@ -139,7 +139,9 @@ impl Inner {
         let (old_id, old_username) = match (replaced, ended) {
             (Some(old), _) if old.lease.id != new_id => {
                 if let Some(grace) = self.settings.revoke_replaced_after {
-                    state.retiring.push((old.lease.id.clone(), later(now, grace)));
+                    state
+                        .retiring
+                        .push((old.lease.id.clone(), later(now, grace)));
                 }
                 (old.lease.id, old.username)
             }
@@ -390,15 +392,15 @@ impl Inner {
         let Some(info) = vault.token_info() else {
             return;
         };
-        let expires_at = (info.known && !info.ttl.is_zero()).then(|| later(info.obtained_at, info.ttl));
+        let expires_at =
+            (info.known && !info.ttl.is_zero()).then(|| later(info.obtained_at, info.ttl));
         {
             let mut state = self.lifecycle.lock();
             let due = match state.token_retry_at {
                 Some(at) => now >= at,
                 None if !info.known => true,
                 None => {
-                    !info.ttl.is_zero()
-                        && now >= later(info.obtained_at, scale(info.ttl, RENEW_AT))
+                    !info.ttl.is_zero() && now >= later(info.obtained_at, scale(info.ttl, RENEW_AT))
                 }
             };
             if state.token_busy || !due {

@@ -38,7 +38,6 @@ use crate::stats::{Counters, Stats};
 /// limit is 64 KiB, SSM's 8 KiB).
 pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
 
-
 type SharedFetch = Shared<BoxFuture<'static, Result<Arc<Fetched>>>>;
 
 /// A backend read under way, shared by every caller that misses its key.
@@ -200,7 +199,9 @@ impl Client {
                     if inner.lifecycle.is_closed() {
                         return;
                     }
-                    inner.run_due().await;
+                    // A bug in one round must not end renewals for good.
+                    let round = std::panic::AssertUnwindSafe(inner.run_due());
+                    let _ = futures::FutureExt::catch_unwind(round).await;
                     let now = inner.rt.clock.now();
                     inner
                         .lifecycle
@@ -408,7 +409,6 @@ impl Client {
     }
 }
 
-
 impl Inner {
     fn in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<CacheKey, InFlight>> {
         self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
@@ -493,9 +493,9 @@ impl Inner {
             self.rng
                 .jitter(backoff(failures, s.retry_base, s.retry_max), s.ttl_jitter)
         };
-        let evicted = self
-            .cache
-            .record_failure(key, error, retry_in, now, later(now, s.negative_ttl));
+        let evicted =
+            self.cache
+                .record_failure(key, error, retry_in, now, later(now, s.negative_ttl));
         let mut event = self.event(EventKind::Error, key);
         event.error = Some(error.clone().for_reference(&key.to_string()));
         self.emit(event);
@@ -512,7 +512,6 @@ impl Inner {
         self.listeners.emit(event);
     }
 }
-
 
 /// The secret a reference asks for: the whole value, or one `#field` of it.
 fn cut(parsed: &Parsed, fetched: Arc<Fetched>) -> Result<Secret> {

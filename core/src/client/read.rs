@@ -50,7 +50,10 @@ pub(super) fn start_fetch(inner: Arc<Inner>, r: Reference, key: CacheKey, id: u6
 /// A panic as an error. Only a `&'static str` payload is quoted: it is text
 /// from our code, never a runtime value that could be a secret.
 fn panicked(payload: &(dyn std::any::Any + Send)) -> Error {
-    let what = payload.downcast_ref::<&'static str>().copied().unwrap_or("");
+    let what = payload
+        .downcast_ref::<&'static str>()
+        .copied()
+        .unwrap_or("");
     Error::new(
         ErrorKind::Unavailable,
         format!("internal error while reading (a secretkit bug, please report it) {what}"),
@@ -117,12 +120,14 @@ async fn fetch_with_retries(inner: &Inner, r: &Reference, key: &CacheKey) -> Res
             attempt += 1;
         }
     };
-    with_timeout(clock, budget, attempts).await.unwrap_or_else(|| {
-        Err(Error::new(
-            ErrorKind::Timeout,
-            format!("no answer within the read's budget of {budget:?}"),
-        ))
-    })
+    with_timeout(clock, budget, attempts)
+        .await
+        .unwrap_or_else(|| {
+            Err(Error::new(
+                ErrorKind::Timeout,
+                format!("no answer within the read's budget of {budget:?}"),
+            ))
+        })
 }
 
 /// Read from the backend the scheme names.
