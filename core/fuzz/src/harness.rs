@@ -83,15 +83,7 @@ pub enum S {
 /// messages, usernames (rotated events carry them by design). The marker is
 /// never planted under them.
 pub const NOT_SECRET_KEYS: &[&str] = &[
-    "errors",
-    "warnings",
-    "lease_id",
-    "__type",
-    "code",
-    "Code",
-    "message",
-    "Message",
-    "username",
+    "errors", "warnings", "lease_id", "__type", "code", "Code", "message", "Message", "username",
 ];
 
 /// Keys the documents are built from: Vault, SSM and Secrets Manager fields,
@@ -171,7 +163,8 @@ impl J {
             J::Num(n) => {
                 // Only number-like text goes out raw; anything else as a string.
                 if !n.is_empty()
-                    && n.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
+                    && n.bytes()
+                        .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
                 {
                     out.push_str(n)
                 } else {
@@ -271,7 +264,9 @@ pub fn aws_kind(code: &str) -> ErrorKind {
         | "InvalidClientTokenId"
         | "MissingAuthenticationToken"
         | "IncompleteSignature" => ErrorKind::Auth,
-        "InternalServerError" | "InternalServiceError" | "InternalFailure"
+        "InternalServerError"
+        | "InternalServiceError"
+        | "InternalFailure"
         | "ServiceUnavailable" => ErrorKind::Unavailable,
         "ValidationException" | "InvalidParameterException" | "InvalidRequestException" => {
             ErrorKind::InvalidReference
@@ -371,13 +366,24 @@ impl Tasks {
 }
 
 /// One scripted HTTP answer.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Answer {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     /// Answer with a transport failure instead (0 = none).
     pub failure: u8,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answer")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body", &String::from_utf8_lossy(&self.body))
+            .field("failure", &self.failure)
+            .finish()
+    }
 }
 
 impl Answer {
@@ -481,7 +487,10 @@ impl Transport for Scripted {
             }
             _ => {
                 let i = self.next.fetch_add(1, Ordering::Relaxed);
-                match self.answers.get(i.min(self.answers.len().saturating_sub(1))) {
+                match self
+                    .answers
+                    .get(i.min(self.answers.len().saturating_sub(1)))
+                {
                     Some(answer) => answer.response(),
                     None => Err(TransportError::Connect("no answer scripted".into())),
                 }
@@ -618,11 +627,7 @@ pub const JUMPS: &[Duration] = &[
 pub fn check_result(reference: &str, result: &Result<Secret, Error>) {
     match result {
         Ok(secret) => {
-            for shown in [
-                secret.to_string(),
-                format!("{secret:?}"),
-                secret.redacted(),
-            ] {
+            for shown in [secret.to_string(), format!("{secret:?}"), secret.redacted()] {
                 assert!(
                     !shown.contains(LEAK),
                     "a formatted secret shows its value: {shown}"
@@ -659,7 +664,10 @@ pub fn check_event(event: &Event) {
     let shown = format!("{event:?}");
     assert!(!shown.contains(LEAK), "an event shows the secret: {shown}");
     if let Some(e) = &event.error {
-        assert!(e.reference().is_some(), "an event's error without reference");
+        assert!(
+            e.reference().is_some(),
+            "an event's error without reference"
+        );
     }
 }
 
@@ -737,7 +745,10 @@ pub fn check_reference(input: &str) {
                 !named.chars().any(char::is_control),
                 "control characters in {named:?}"
             );
-            assert!(named.chars().count() <= 201, "the named input is not bounded");
+            assert!(
+                named.chars().count() <= 201,
+                "the named input is not bounded"
+            );
         }
     }
 }
@@ -858,10 +869,13 @@ pub fn binding_settings(binding: Binding, o: &Options) -> Option<ClientSettings>
             // Python takes an int from 1 to 2^40.
             Binding::Python => {
                 let n = n.trunc();
-                (1.0..=(1u64 << 40) as f64).contains(&n).then_some(n as usize)?
+                (1.0..=(1u64 << 40) as f64)
+                    .contains(&n)
+                    .then_some(n as usize)?
             }
-            Binding::Node => (n >= 1.0 && n.fract() == 0.0 && n <= u32::MAX as f64)
-                .then_some(n as usize)?,
+            Binding::Node => {
+                (n >= 1.0 && n.fract() == 0.0 && n <= u32::MAX as f64).then_some(n as usize)?
+            }
             Binding::Wasm => (n.is_finite() && n >= 1.0 && n.fract() == 0.0)
                 .then(|| n.min(usize::MAX as f64) as usize)?,
         };
@@ -970,7 +984,10 @@ pub fn check_config(config: &Config, rig: &Rig, reference: &str) {
         Err(e) => {
             assert!(ErrorKind::ALL.contains(&e.kind()));
             for shown in [e.to_string(), format!("{e:?}")] {
-                assert!(!shown.contains(LEAK), "a config error shows a secret: {shown}");
+                assert!(
+                    !shown.contains(LEAK),
+                    "a config error shows a secret: {shown}"
+                );
             }
         }
     }

@@ -238,10 +238,7 @@ impl Template {
                 "Parameter",
                 J::obj(vec![
                     ("Name", J::text("/prod/db")),
-                    (
-                        "Type",
-                        J::text(kind.as_deref().unwrap_or("SecureString")),
-                    ),
+                    ("Type", J::text(kind.as_deref().unwrap_or("SecureString"))),
                     ("Value", value.to_j()),
                     ("Version", opt_num(version)),
                 ]),
@@ -253,7 +250,10 @@ impl Template {
                 stages,
             } => {
                 let mut fields = vec![
-                    ("ARN", J::text("arn:aws:secretsmanager:us-east-1:1:secret:x")),
+                    (
+                        "ARN",
+                        J::text("arn:aws:secretsmanager:us-east-1:1:secret:x"),
+                    ),
                     ("Name", J::text("prod/db")),
                     ("CreatedDate", J::Num("1.523477145713E9".into())),
                 ];
@@ -362,9 +362,8 @@ impl FAnswer {
             0
         };
         let status = self.status.code();
-        let expected = expected.filter(|_| {
-            !typed_header && failure == 0 && (400..=599).contains(&status)
-        });
+        let expected =
+            expected.filter(|_| !typed_header && failure == 0 && (400..=599).contains(&status));
         (
             Answer {
                 status,
@@ -642,7 +641,12 @@ pub fn expected_field(value: &[u8], field: &str) -> Result<Vec<u8>, ErrorKind> {
 pub const FIELD_VAR: &str = "SECRETKIT_FUZZ_FIELD";
 
 /// Check one `#field` read against serde_json's reading of the value.
-pub fn check_field(r: &str, value: &[u8], field: &str, result: &secretkit::Result<secretkit::Secret>) {
+pub fn check_field(
+    r: &str,
+    value: &[u8],
+    field: &str,
+    result: &secretkit::Result<secretkit::Secret>,
+) {
     check_result(r, result);
     match (expected_field(value, field), result) {
         (Ok(bytes), Ok(secret)) => assert_eq!(secret.reveal_bytes(), &bytes[..], "{r}"),
@@ -803,7 +807,14 @@ const ENDPOINTS: &[&str] = &[
     "",
 ];
 
-const REGIONS: &[&str] = &["us-east-1", "eu-west-3", "", "cn-north-1", "us-gov-west-1", "a b"];
+const REGIONS: &[&str] = &[
+    "us-east-1",
+    "eu-west-3",
+    "",
+    "cn-north-1",
+    "us-gov-west-1",
+    "a b",
+];
 
 const CONFIG_REFS: &[&str] = &[
     "vault:secret/app",
