@@ -579,6 +579,7 @@ pub fn vault_client(rig: &Rig, settings: ClientSettings) -> Result<Client, Error
                 address: "http://127.0.0.1:8200".into(),
                 token: "t".into(),
                 namespace: None,
+                ..VaultSettings::default()
             })
             .settings(settings)
             .build(),
@@ -967,6 +968,7 @@ pub fn check_config(config: &Config, rig: &Rig, reference: &str) {
                 address: sanitize(address),
                 token,
                 namespace: namespace.as_deref().map(sanitize),
+                ..VaultSettings::default()
             })
             .vault_auth(auth);
     }
