@@ -429,6 +429,23 @@ fn a_read_after_close_names_the_reference() {
 
 // ---------------------------------------------------------------- AWS answers
 
+/// An empty AWS endpoint (e.g. Python `aws={"endpoint": ""}`) is refused or
+/// ignored, not a panic inside the SDK's endpoint resolver ("URL was unset").
+#[test]
+fn an_empty_aws_endpoint_is_not_a_panic() {
+    let config = harness::Config {
+        binding: Binding::Python,
+        options: Options::default(),
+        vault: None,
+        aws: Some(("us-east-1".into(), Some(String::new()))),
+    };
+    for reference in ["asm:prod/db", "ssm:/prod/db"] {
+        let body = J::obj(vec![("SecretString", J::Str(S::Marker))]);
+        let rig = Rig::new(Preflight::Scripted, vec![Answer::json(200, &body)]);
+        check_config(&config, &rig, reference);
+    }
+}
+
 proptest! {
     #![proptest_config(config(40))]
 
