@@ -6,7 +6,7 @@
 #
 # Default: every target, 10,000,000 executions each, one target at a time.
 # At the speeds measured on this 2-core machine (FUZZING.md) that is about
-# 36 hours in all (25 minutes for reference_parse, 21 hours for
+# 25 hours in all (30 minutes for reference_parse, 12 hours for
 # aws_response); `--jobs 2` runs two targets side by side.
 #
 # Each target runs under libFuzzer with AddressSanitizer, its corpus kept
