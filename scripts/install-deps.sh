@@ -15,6 +15,7 @@ REQS=(
   "boto3>=1.40,<2"
   "pytest>=8,<10"
   "maturin>=1.9,<2"
+  "gunicorn>=22,<24"
 )
 
 hash_reqs() {

@@ -48,6 +48,14 @@ pub fn closing() -> bool {
     CLOSING.load(SeqCst)
 }
 
+/// In a forked child: the tokio threads `INSIDE` counted are the parent's and
+/// do not exist here (left as is, the child's exit would wait two seconds
+/// for them), and the child's interpreter is not finalizing.
+pub fn after_fork_in_child() {
+    INSIDE.store(0, SeqCst);
+    CLOSING.store(false, SeqCst);
+}
+
 /// Registered with `atexit`: stop handing work to Python, and give threads
 /// that are inside Python (completing a future) time to leave it.
 #[pyfunction]

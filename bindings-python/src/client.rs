@@ -2,23 +2,35 @@
 //! memo of the fast hit path and the subscribed callbacks. Every method
 //! delegates to the core; blocking ones release the GIL, `*_async` ones run
 //! on tokio and complete an asyncio future.
+//!
+//! Fork: the core client belongs to the process that built it (its
+//! background work runs on that process's runtime, its HTTP connections are
+//! sockets the parent keeps using, its leases are the parent's to renew and
+//! revoke). So the binding keeps what the client was built from (`Recipe`),
+//! and the first use in a new process builds a fresh core client from it:
+//! an empty cache, no leases (closing it revokes only what this process
+//! read), the subscriptions and watches re-attached, the memo cleared. The
+//! parent's core client is leaked in the child, never dropped: its drop
+//! could wait on locks that vanished threads held, or release resources the
+//! parent still uses. See `fork.rs`.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
-use secretkit::{ClientBuilder, Stats};
+use secretkit::{AwsSettings, ClientBuilder, ClientSettings, Stats, VaultAuth, VaultSettings};
 
 use crate::block_on;
 use crate::bridge::{awaitable, Deliver, Ready};
 use crate::db::DbCredentials;
 use crate::errors::to_py;
-use crate::events::{listener, Listener, Subscription};
+use crate::events::{self, listener, Queue, Subscription};
+use crate::fork;
 use crate::memo::{Hit, SecretMemo};
 use crate::secret::Secret;
 use crate::settings::{aws_settings, client_settings};
@@ -26,9 +38,13 @@ use crate::vault::vault_settings;
 
 #[pyclass(frozen, name = "Client", module = "secretkit")]
 pub struct Client {
-    core: secretkit::Client,
+    /// What the core client is built from, again in each forked child.
+    recipe: Recipe,
+    /// The core client of the process in `Built::pid`. The cache-hit path
+    /// does not take this lock (memo entries carry their core client).
+    built: Mutex<Built>,
     memo: SecretMemo,
-    subscriptions: Mutex<HashMap<u64, Arc<Subscription>>>,
+    subscriptions: Mutex<Subscriptions>,
     /// Set by `close`: core's `database_credentials` does not check it yet
     /// (its other reads do), and a lease read after close would be neither
     /// renewed nor revoked.
@@ -47,15 +63,14 @@ impl Client {
         vault: Option<&Bound<'_, PyDict>>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let mut builder = secretkit::Client::builder().settings(client_settings(options)?);
-        if let Some(aws) = aws {
-            builder = builder.aws(aws_settings(aws)?);
-        }
-        if let Some(vault) = vault {
-            let (settings, auth) = vault_settings(vault)?;
-            builder = builder.vault(settings).vault_auth(auth);
-        }
-        build(py, builder)
+        let recipe = Recipe {
+            settings: client_settings(options)?,
+            backends: Backends::Given {
+                aws: aws.map(aws_settings).transpose()?.map(Box::new),
+                vault: vault.map(vault_settings).transpose()?.map(Box::new),
+            },
+        };
+        build(py, recipe)
     }
 
     /// A client configured like the CLIs: AWS's standard chain and VAULT_* /
@@ -63,28 +78,28 @@ impl Client {
     #[staticmethod]
     #[pyo3(signature = (**options))]
     fn from_env(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let builder = secretkit::Client::builder()
-            .settings(client_settings(options)?)
-            .aws_from_env()
-            .vault_from_env()
-            .map_err(to_py)?;
-        build(py, builder)
+        let recipe = Recipe {
+            settings: client_settings(options)?,
+            backends: Backends::FromEnv,
+        };
+        build(py, recipe)
     }
 
     /// Blocking read. A cache hit is answered right here, holding the GIL and
     /// without touching tokio; a miss waits with the GIL released.
     fn get(&self, py: Python<'_>, reference: &Bound<'_, PyString>) -> PyResult<Py<PyAny>> {
-        if let Some(secret) = self.memo.hit(py, &self.core, reference, Hit::Secret)? {
+        if let Some(secret) = self.memo.hit(py, reference, Hit::Secret)? {
             return Ok(secret);
         }
         let text = reference.to_cow()?;
-        let secret = match self.core.get_cached(&text) {
+        let (core, pid) = self.core(py)?;
+        let secret = match core.get_cached(&text) {
             Some(hit) => hit,
-            None => block_on(py, self.core.get(&text))?,
+            None => block_on(py, core.get(&text))?,
         };
         let secret = self
             .memo
-            .keep(py, reference, &text, secret.map_err(to_py)?)?;
+            .keep(py, (&core, pid), reference, &text, secret.map_err(to_py)?)?;
         Ok(secret.into_any())
     }
 
@@ -95,26 +110,30 @@ impl Client {
         py: Python<'py>,
         reference: &Bound<'py, PyString>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        if let Some(ready) = self.memo.hit(py, &self.core, reference, Hit::Ready)? {
+        if let Some(ready) = self.memo.hit(py, reference, Hit::Ready)? {
             return Ok(ready.into_bound(py));
         }
         let text = reference.to_cow()?;
-        if let Some(hit) = self.core.get_cached(&text) {
+        let (core, pid) = self.core(py)?;
+        if let Some(hit) = core.get_cached(&text) {
             let ready = match hit {
-                Ok(secret) => {
-                    Ready::value(self.memo.keep(py, reference, &text, secret)?.into_any())
-                }
+                Ok(secret) => Ready::value(
+                    self.memo
+                        .keep(py, (&core, pid), reference, &text, secret)?
+                        .into_any(),
+                ),
                 Err(e) => Ready::error(py, to_py(e)),
             };
             return Ok(Bound::new(py, ready)?.into_any());
         }
-        let (core, text) = (self.core.clone(), text.into_owned());
+        let text = text.into_owned();
         awaitable(py, async move { secret(core.get(&text).await) })
     }
 
     /// Read from the backend now, whatever the cache holds, and cache it.
     fn refresh(&self, py: Python<'_>, reference: String) -> PyResult<Secret> {
-        block_on(py, self.core.refresh(&reference))?
+        let (core, _) = self.core(py)?;
+        block_on(py, core.refresh(&reference))?
             .map(Secret)
             .map_err(to_py)
     }
@@ -124,7 +143,7 @@ impl Client {
         py: Python<'py>,
         reference: String,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let core = self.core.clone();
+        let (core, _) = self.core(py)?;
         awaitable(py, async move { secret(core.refresh(&reference).await) })
     }
 
@@ -138,7 +157,7 @@ impl Client {
         references: Vec<String>,
         return_exceptions: bool,
     ) -> PyResult<Py<PyAny>> {
-        let results = block_on(py, get_many(&self.core, references))?;
+        let results = block_on(py, get_many(&self.core(py)?.0, references))?;
         many(py, results, return_exceptions)
     }
 
@@ -149,7 +168,7 @@ impl Client {
         references: Vec<String>,
         return_exceptions: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let fut = get_many(&self.core, references);
+        let fut = get_many(&self.core(py)?.0, references);
         awaitable(py, async move {
             let results = fut.await;
             Box::new(move |py: Python<'_>| many(py, results, return_exceptions)) as Deliver
@@ -159,11 +178,12 @@ impl Client {
     /// Load every secret under an `ssm:/prefix/` or `asm:prefix/` into the
     /// cache; returns how many were loaded.
     fn prefetch(&self, py: Python<'_>, prefix: String) -> PyResult<usize> {
-        block_on(py, self.core.prefetch(&prefix))?.map_err(to_py)
+        let (core, _) = self.core(py)?;
+        block_on(py, core.prefetch(&prefix))?.map_err(to_py)
     }
 
     fn prefetch_async<'py>(&self, py: Python<'py>, prefix: String) -> PyResult<Bound<'py, PyAny>> {
-        let core = self.core.clone();
+        let (core, _) = self.core(py)?;
         awaitable(py, async move {
             let loaded = core.prefetch(&prefix).await;
             Box::new(move |py: Python<'_>| {
@@ -176,16 +196,16 @@ impl Client {
         })
     }
 
-    /// Counters since the client was built.
+    /// Counters since the client was built (in a forked child: since the
+    /// child's own core client was built, at its first use there).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        stats_dict(py, self.core.stats())
+        stats_dict(py, self.core(py)?.0.stats())
     }
 
     /// Call `callback(event)` for every cache event, on the "secretkit-events"
     /// thread; returns the id for `unsubscribe`.
     fn subscribe(&self, py: Python<'_>, callback: Bound<'_, PyAny>) -> PyResult<u64> {
-        let core = &self.core;
-        self.listen(py, callable(callback)?, |l| Ok(core.subscribe(l)))
+        self.listen(py, callable(callback)?, None)
     }
 
     /// Call `callback(event)` whenever the secret `reference` names gets a
@@ -197,11 +217,18 @@ impl Client {
 
     /// Stop calling a callback; unknown ids are ignored.
     pub fn unsubscribe(&self, id: u64) {
-        self.core.unsubscribe(id);
         // Taken out first: the callback is released with the lock free.
-        let subscription = self.subs().remove(&id);
-        if let Some(subscription) = subscription {
-            subscription.cancel();
+        let removed = self.subs().map.remove(&id);
+        let Some(sub) = removed else { return };
+        sub.subscription.cancel();
+        // A core client of another process (the parent's, not yet replaced
+        // here) is never used again: nothing to detach from.
+        let core = {
+            let built = self.built();
+            (built.pid == fork::pid()).then(|| built.core.clone())
+        };
+        if let Some(core) = core {
+            core.unsubscribe(sub.core_id);
         }
     }
 
@@ -222,7 +249,8 @@ impl Client {
             .map(callable)
             .transpose()?;
         slf.get().open()?;
-        let result = block_on(py, slf.get().core.database_credentials(mount, role))?;
+        let (core, _) = slf.get().core(py)?;
+        let result = block_on(py, core.database_credentials(mount, role))?;
         credentials(py, slf.clone().unbind(), result, on_change)
     }
 
@@ -239,7 +267,7 @@ impl Client {
             .map(callable)
             .transpose()?;
         slf.get().open()?;
-        let (client, core) = (slf.clone().unbind(), slf.get().core.clone());
+        let (client, (core, _)) = (slf.clone().unbind(), slf.get().core(py)?);
         awaitable(py, async move {
             let result = core.database_credentials(&mount, &role).await;
             Box::new(move |py: Python<'_>| {
@@ -251,15 +279,22 @@ impl Client {
     /// Stop renewing and revoke the Vault leases this client holds (unless
     /// `revoke_on_close=False`); returns how many were revoked. Reads after
     /// this raise ConfigError. Closing twice is fine (the second returns 0).
+    /// In a forked child that has not used the client yet, closing builds
+    /// nothing and revokes nothing (the leases are the parent's): it returns 0.
     fn close(&self, py: Python<'_>) -> PyResult<usize> {
-        self.closing(py);
-        block_on(py, self.core.close())
+        let Some(core) = self.closing(py) else {
+            return Ok(0);
+        };
+        block_on(py, core.close())
     }
 
     fn aclose<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.closing(py);
-        let core = self.core.clone();
+        let core = self.closing(py);
         awaitable(py, async move {
+            let Some(core) = core else {
+                return Box::new(|py: Python<'_>| Ok(0usize.into_pyobject(py)?.into_any().unbind()))
+                    as Deliver;
+            };
             let revoked = core.close().await;
             Box::new(move |py: Python<'_>| Ok(revoked.into_pyobject(py)?.into_any().unbind()))
                 as Deliver
@@ -287,10 +322,11 @@ impl Client {
         py: Python<'py>,
         _exc_info: &Bound<'py, PyTuple>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.closing(py);
-        let core = self.core.clone();
+        let core = self.closing(py);
         awaitable(py, async move {
-            core.close().await;
+            if let Some(core) = core {
+                core.close().await;
+            }
             // None, not the count: a true value would swallow the exception.
             Box::new(|py: Python<'_>| Ok(py.None())) as Deliver
         })
@@ -307,13 +343,16 @@ impl Client {
     }
 
     fn invalidate(&self, py: Python<'_>, reference: &str) -> PyResult<()> {
+        let (core, _) = self.core(py)?;
         self.memo.clear(py);
-        self.core.invalidate(reference).map_err(to_py)
+        core.invalidate(reference).map_err(to_py)
     }
 
-    fn clear(&self, py: Python<'_>) {
+    fn clear(&self, py: Python<'_>) -> PyResult<()> {
+        let (core, _) = self.core(py)?;
         self.memo.clear(py);
-        self.core.clear()
+        core.clear();
+        Ok(())
     }
 
     /// Callbacks may refer back to the client (a bound method, a closure):
@@ -321,15 +360,15 @@ impl Client {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         visit.call(self.memo.dict())?;
         if let Ok(subscriptions) = self.subscriptions.try_lock() {
-            for subscription in subscriptions.values() {
-                visit.call(subscription.callback())?;
+            for sub in subscriptions.map.values() {
+                visit.call(sub.subscription.callback())?;
             }
         }
         Ok(())
     }
 
     fn __clear__(&self) {
-        let ids: Vec<u64> = self.subs().keys().copied().collect();
+        let ids: Vec<u64> = self.subs().map.keys().copied().collect();
         for id in ids {
             self.unsubscribe(id);
         }
@@ -338,10 +377,14 @@ impl Client {
 
 impl Client {
     /// What `close` does before the core closes: refuse new credentials and
-    /// drop the remembered `Secret`s.
-    fn closing(&self, py: Python<'_>) {
+    /// drop the remembered `Secret`s. The core client to close: none in a
+    /// forked child that has not built its own (the one it holds is the
+    /// parent's, whose leases the parent renews and revokes).
+    fn closing(&self, py: Python<'_>) -> Option<secretkit::Client> {
         self.closed.store(true, SeqCst);
         self.memo.clear(py);
+        let built = self.built();
+        (built.pid == fork::pid()).then(|| built.core.clone())
     }
 
     fn open(&self) -> PyResult<()> {
@@ -354,27 +397,179 @@ impl Client {
         Ok(())
     }
 
-    fn subs(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Subscription>>> {
-        self.subscriptions.lock().unwrap_or_else(|p| p.into_inner())
+    fn built(&self) -> MutexGuard<'_, Built> {
+        self.built.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Register `callback` with the core through `register` (subscribe or
-    /// watch) and remember it for `unsubscribe` and the garbage collector.
-    fn listen(
-        &self,
-        py: Python<'_>,
-        callback: Py<PyAny>,
-        register: impl FnOnce(Listener) -> secretkit::Result<u64>,
-    ) -> PyResult<u64> {
-        let subscription = Subscription::new(callback);
-        let id = register(listener(py, subscription.clone())?).map_err(to_py)?;
-        self.subs().insert(id, subscription);
+    fn subs(&self) -> MutexGuard<'_, Subscriptions> {
+        self.subscriptions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// This process's core client and pid: the one built here, or, on the
+    /// first use after a fork, a new one. Asks the system for the pid (the
+    /// cache-hit path does not come here), so a fork that bypassed `os.fork`
+    /// is noticed too.
+    fn core(&self, py: Python<'_>) -> PyResult<(secretkit::Client, u32)> {
+        let pid = fork::pid();
+        {
+            let built = self.built();
+            if built.pid == pid {
+                return Ok((built.core.clone(), pid));
+            }
+        }
+        self.rebuild(py, pid).map(|core| (core, pid))
+    }
+
+    /// A forked child's own core client, built from the recipe, with the
+    /// subscriptions re-attached. The build waits with the GIL released and
+    /// no lock held, so two threads may build at once: the first to finish
+    /// wins and the other's client (which holds nothing yet) is dropped.
+    fn rebuild(&self, py: Python<'_>, pid: u32) -> PyResult<secretkit::Client> {
+        let fresh = block_on(py, self.recipe.builder()?.build())?.map_err(to_py)?;
+        if self.closed.load(SeqCst) {
+            // Closed before the fork: stays closed (reads raise ConfigError).
+            block_on(py, fresh.close())?;
+        }
+        // The event thread starts only if there are callbacks to re-attach
+        // (starting it may release the GIL, so not under the locks).
+        let mut queue: Option<Queue> = None;
+        let (mut subs, mut built) = loop {
+            let (subs, built) = (self.subs(), self.built());
+            if queue.is_some() || subs.map.is_empty() || built.pid == pid {
+                break (subs, built);
+            }
+            drop((built, subs));
+            queue = Some(events::queue(py)?);
+        };
+        if built.pid == pid {
+            return Ok(built.core.clone()); // another thread's won
+        }
+        for sub in subs.map.values_mut() {
+            if let Some(queue) = &queue {
+                sub.core_id = sub.attach(&fresh, queue).map_err(to_py)?;
+            }
+        }
+        let parent = std::mem::replace(
+            &mut *built,
+            Built {
+                pid,
+                core: fresh.clone(),
+            },
+        );
+        std::mem::forget(parent);
+        drop((built, subs));
+        // Its entries wrap the parent's reads (and hold its core client).
+        self.memo.clear(py);
+        Ok(fresh)
+    }
+
+    /// Register `callback` with the core (every event, or the `watch`ed
+    /// secret's changes) and remember it for `unsubscribe`, the garbage
+    /// collector and a forked child's rebuilt core client. The id is the
+    /// binding's own, the same in parent and child.
+    fn listen(&self, py: Python<'_>, callback: Py<PyAny>, watch: Option<String>) -> PyResult<u64> {
+        // Once `core` returns, it is this process's core client for good
+        // (a rebuild needs another fork, which this thread would not survive).
+        let (core, _) = self.core(py)?;
+        let queue = events::queue(py)?; // may release the GIL: before the lock
+        let mut sub = Sub {
+            subscription: Subscription::new(callback),
+            watch,
+            core_id: 0,
+        };
+        sub.core_id = sub.attach(&core, &queue).map_err(to_py)?;
+        let mut subs = self.subs();
+        subs.next_id += 1;
+        let id = subs.next_id;
+        subs.map.insert(id, sub);
         Ok(id)
     }
 
     fn watch_with(&self, py: Python<'_>, reference: &str, callback: Py<PyAny>) -> PyResult<u64> {
-        let core = &self.core;
-        self.listen(py, callback, |l| core.watch(reference, l))
+        self.listen(py, callback, Some(reference.to_owned()))
+    }
+}
+
+impl Drop for Client {
+    /// Dropped in a forked child before first use: the core client is the
+    /// parent's. Leak it (one strong count that is never given back, so the
+    /// memo entries that hold it cannot free it either).
+    fn drop(&mut self) {
+        let built = self.built.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if built.pid != std::process::id() {
+            std::mem::forget(built.core.clone());
+        }
+    }
+}
+
+/// The core client and the process it was built in.
+struct Built {
+    pid: u32,
+    core: secretkit::Client,
+}
+
+/// What a `Client` was built from: the `ClientBuilder` inputs, kept so a
+/// forked child can build its own core client the same way.
+struct Recipe {
+    settings: ClientSettings,
+    backends: Backends,
+}
+
+enum Backends {
+    /// `Client(aws=..., vault=...)`.
+    Given {
+        aws: Option<Box<AwsSettings>>,
+        vault: Option<Box<(VaultSettings, VaultAuth)>>,
+    },
+    /// `Client.from_env`: the environment is read again in the child, as a
+    /// freshly imported module would.
+    FromEnv,
+}
+
+impl Recipe {
+    fn builder(&self) -> PyResult<ClientBuilder> {
+        let builder = secretkit::Client::builder().settings(self.settings.clone());
+        Ok(match &self.backends {
+            Backends::Given { aws, vault } => {
+                let mut builder = builder;
+                if let Some(aws) = aws {
+                    builder = builder.aws(AwsSettings::clone(aws));
+                }
+                if let Some(vault) = vault {
+                    let (settings, auth) = &**vault;
+                    builder = builder.vault(settings.clone()).vault_auth(auth.clone());
+                }
+                builder
+            }
+            Backends::FromEnv => builder.aws_from_env().vault_from_env().map_err(to_py)?,
+        })
+    }
+}
+
+/// The subscribed callbacks by the ids `subscribe` / `watch` returned.
+#[derive(Default)]
+struct Subscriptions {
+    next_id: u64,
+    map: HashMap<u64, Sub>,
+}
+
+struct Sub {
+    subscription: Arc<Subscription>,
+    /// `watch(reference, ...)`, or every event.
+    watch: Option<String>,
+    /// Its id in the current core client.
+    core_id: u64,
+}
+
+impl Sub {
+    fn attach(&self, core: &secretkit::Client, queue: &Queue) -> secretkit::Result<u64> {
+        let listener = listener(queue, self.subscription.clone());
+        match &self.watch {
+            None => Ok(core.subscribe(listener)),
+            Some(reference) => core.watch(reference, listener),
+        }
     }
 }
 
@@ -404,12 +599,16 @@ fn credentials(
     DbCredentials::new(py, creds, watch)
 }
 
-/// `build()` runs inside our runtime, so the core captures its handle for
-/// background refreshes.
-fn build(py: Python<'_>, builder: ClientBuilder) -> PyResult<Client> {
-    let core = block_on(py, builder.build())?.map_err(to_py)?;
+/// `build()` runs inside this process's runtime, so the core captures its
+/// handle for background refreshes.
+fn build(py: Python<'_>, recipe: Recipe) -> PyResult<Client> {
+    let core = block_on(py, recipe.builder()?.build())?.map_err(to_py)?;
     Ok(Client {
-        core,
+        recipe,
+        built: Mutex::new(Built {
+            pid: fork::pid(),
+            core,
+        }),
         memo: SecretMemo::new(py),
         subscriptions: Mutex::default(),
         closed: AtomicBool::new(false),

@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::time::UNIX_EPOCH;
 
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyCFunction, PyDict, PyTuple};
 
 use crate::errors::to_py;
@@ -133,33 +132,41 @@ impl Subscription {
     }
 }
 
-enum Dispatch {
+pub enum Dispatch {
     Event(Arc<Subscription>, Box<secretkit::Event>),
     Stop,
 }
 
-/// The channel to the dispatcher thread, once it is running.
-static QUEUE: Mutex<Option<Sender<Dispatch>>> = Mutex::new(None);
-static THREAD: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+/// Where listeners queue events for the dispatcher thread.
+pub type Queue = Sender<Dispatch>;
+
+/// The channel to the dispatcher thread, once it is running, and the thread.
+/// Both are taken only with the GIL held and never across a call into
+/// Python, so no other thread holds them when `os.fork` runs.
+static QUEUE: Mutex<Option<Queue>> = Mutex::new(None);
+static THREAD: Mutex<Option<Py<PyAny>>> = Mutex::new(None);
 
 pub type Listener = Box<dyn Fn(&secretkit::Event) + Send + Sync>;
 
 /// The core listener for one subscription: queue the event, nothing more.
-pub fn listener(py: Python<'_>, subscription: Arc<Subscription>) -> PyResult<Listener> {
-    let sender = dispatcher(py)?;
-    Ok(Box::new(move |event: &secretkit::Event| {
+pub fn listener(queue: &Queue, subscription: Arc<Subscription>) -> Listener {
+    let sender = queue.clone();
+    Box::new(move |event: &secretkit::Event| {
         // Err: the dispatcher stopped at interpreter exit.
         let _ = sender.send(Dispatch::Event(
             subscription.clone(),
             Box::new(event.clone()),
         ));
-    }))
+    })
 }
 
-/// Start the dispatcher thread on first use; the sender that feeds it.
-fn dispatcher(py: Python<'_>) -> PyResult<Sender<Dispatch>> {
-    let mut queue = QUEUE.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(sender) = queue.as_ref() {
+/// The queue of the dispatcher thread, starting the thread on first use (in
+/// this process: see `after_fork_in_child`). Starting a thread runs Python
+/// code that releases the GIL, so no lock is held meanwhile: a thread that
+/// holds the GIL and waits for the lock would deadlock us, and a fork from
+/// another thread would leave the lock held in the child forever.
+pub fn queue(py: Python<'_>) -> PyResult<Queue> {
+    if let Some(sender) = QUEUE.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
         return Ok(sender.clone());
     }
     let (sender, receiver) = channel();
@@ -181,9 +188,24 @@ fn dispatcher(py: Python<'_>) -> PyResult<Sender<Dispatch>> {
         .getattr("Thread")?
         .call((), Some(&kwargs))?;
     thread.call_method0("start")?;
-    let _ = THREAD.set(py, thread.unbind());
+    let mut queue = QUEUE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(started) = queue.as_ref() {
+        // Another thread started one meanwhile: ours stops at once.
+        let _ = sender.send(Dispatch::Stop);
+        return Ok(started.clone());
+    }
     *queue = Some(sender.clone());
+    *THREAD.lock().unwrap_or_else(|p| p.into_inner()) = Some(thread.unbind());
     Ok(sender)
+}
+
+/// In a forked child the dispatcher thread does not exist: events sent to
+/// its channel would pile up unread. Forget the channel (dropping the sender
+/// could wait on a lock a vanished parent thread held) and the thread; the
+/// next subscription (or a client rebuilt for this process) starts a new one.
+pub fn after_fork_in_child() {
+    std::mem::forget(QUEUE.lock().unwrap_or_else(|p| p.into_inner()).take());
+    std::mem::forget(THREAD.lock().unwrap_or_else(|p| p.into_inner()).take());
 }
 
 /// The dispatcher thread's body: wait without the GIL, deliver with it.
@@ -209,7 +231,8 @@ pub fn stop_dispatcher(py: Python<'_>) -> PyResult<()> {
     if let Some(sender) = sender {
         let _ = sender.send(Dispatch::Stop);
     }
-    if let Some(thread) = THREAD.get(py) {
+    let thread = THREAD.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(thread) = thread {
         thread.call_method1(py, "join", (2.0,))?;
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! `secretkit._native`: the pyo3 module behind the `secretkit` Python package.
 //!
 //! Thin by design: it converts types, maps errors and schedules the core's
-//! futures on one process-wide tokio runtime. The idiomatic surface (the
+//! futures on one tokio runtime per process (`fork.rs` says why per process). The idiomatic surface (the
 //! exception classes, `parse_reference` returning a dict, the async event
 //! iterator) lives in `python/secretkit/`.
 
@@ -10,6 +10,7 @@ mod client;
 mod db;
 mod errors;
 mod events;
+mod fork;
 mod memo;
 mod secret;
 mod settings;
@@ -17,7 +18,7 @@ mod vault;
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::OnceLock;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -25,14 +26,37 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::PyTuple;
 use secretkit::{ErrorKind, Reference};
 
-/// The one runtime every blocking call, every `*_async` miss and every
-/// background refresh runs on.
-static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+/// The runtime every blocking call, every `*_async` miss and every
+/// background refresh of this process runs on, and the pid that built it.
+/// Only ever taken with the GIL held, so no other thread can hold it when
+/// the process forks (`os.fork` runs with the GIL).
+static RUNTIME: Mutex<Option<(u32, &'static tokio::runtime::Runtime)>> = Mutex::new(None);
 
+/// This process's runtime, built on first use and again in a forked child.
+/// Costs a `getpid` (the slow paths it serves cost microseconds anyway), so
+/// it notices forks that bypassed `os.fork` too.
 fn runtime() -> Result<&'static tokio::runtime::Runtime, secretkit::Error> {
-    RUNTIME.get().ok_or_else(|| {
-        secretkit::Error::new(ErrorKind::Config, "the secretkit runtime is not running")
-    })
+    let pid = fork::pid();
+    let mut slot = RUNTIME.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((built_in, rt)) = *slot {
+        if built_in == pid {
+            return Ok(rt);
+        }
+    }
+    // None yet, or the parent's, whose worker threads do not exist in this
+    // process. The parent's stays leaked: dropping a runtime waits for its
+    // threads (forever, here) and would deregister the parent's sockets from
+    // an epoll instance the parent still shares with us.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("secretkit")
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            secretkit::Error::new(ErrorKind::Config, format!("cannot start tokio: {e}"))
+        })?;
+    let rt: &'static tokio::runtime::Runtime = Box::leak(Box::new(rt));
+    *slot = Some((pid, rt));
+    Ok(rt)
 }
 
 /// Run a core future to completion with the GIL released, so other Python
@@ -96,25 +120,15 @@ fn parse_reference_json(reference: &Bound<'_, PyAny>) -> PyResult<String> {
 
 #[pymodule(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    if RUNTIME.get().is_none() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .thread_name("secretkit")
-            .enable_all()
-            .build()
-            .map_err(|e| {
-                errors::to_py(secretkit::Error::new(
-                    ErrorKind::Config,
-                    format!("cannot start tokio: {e}"),
-                ))
-            })?;
-        let _ = RUNTIME.set(rt);
-    }
+    fork::init();
+    runtime().map_err(errors::to_py)?;
     m.add_class::<client::Client>()?;
     m.add_class::<secret::Secret>()?;
     m.add_class::<events::Event>()?;
     m.add_class::<db::DbCredentials>()?;
     m.add_function(wrap_pyfunction!(parse_reference_json, m)?)?;
     m.add_function(wrap_pyfunction!(bridge::shutdown, m)?)?;
+    m.add_function(wrap_pyfunction!(fork::after_fork_hook, m)?)?;
     // (kind, code) for every core error kind, so tests can check that the
     // Python exception classes match the core exactly.
     let kinds = ErrorKind::ALL.map(|k| (k.as_str(), k.code()));

@@ -4,11 +4,18 @@
 //! object is handed out again: one dict lookup and one native call, no
 //! string conversion, no new object. Freshness, refresh and stats stay in
 //! the core; this only remembers which Python object wraps which read.
+//!
+//! Each entry also holds the core client that made the read and the pid of
+//! the process it was made in, so a hit touches no lock of the binding's
+//! `Client`: after a fork the pid comparison (against the cached pid, one
+//! atomic load) sends the first read to the slow path, which builds the
+//! child's own core client and clears this memo.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
 use crate::bridge::Ready;
+use crate::fork;
 use crate::secret::Secret;
 
 /// Most references remembered; past this the memo starts over.
@@ -22,6 +29,9 @@ struct Entry {
     secret: Py<Secret>,
     /// The same secret as a completed awaitable, for `get_async` hits.
     ready: Py<Ready>,
+    /// The core client that made the read, and the process it belongs to.
+    core: secretkit::Client,
+    pid: u32,
 }
 
 /// What a memo hit hands out.
@@ -43,7 +53,6 @@ impl SecretMemo {
     pub fn hit(
         &self,
         py: Python<'_>,
-        core: &secretkit::Client,
         reference: &Bound<'_, PyString>,
         want: Hit,
     ) -> PyResult<Option<Py<PyAny>>> {
@@ -52,7 +61,9 @@ impl SecretMemo {
         };
         let entry = entry.cast_into::<Entry>()?;
         let entry = entry.get();
-        if core.cached_serial(&entry.reference) != Some(entry.serial) {
+        if entry.pid != fork::cached_pid()
+            || entry.core.cached_serial(&entry.reference) != Some(entry.serial)
+        {
             return Ok(None);
         }
         Ok(Some(match want {
@@ -61,10 +72,12 @@ impl SecretMemo {
         }))
     }
 
-    /// Wrap `secret` and remember it for `reference`.
+    /// Wrap `secret`, which `core` (of process `pid`) read, and remember it
+    /// for `reference`.
     pub fn keep(
         &self,
         py: Python<'_>,
+        (core, pid): (&secretkit::Client, u32),
         reference: &Bound<'_, PyString>,
         text: &str,
         secret: secretkit::Secret,
@@ -81,6 +94,8 @@ impl SecretMemo {
             serial,
             secret: secret.clone_ref(py),
             ready,
+            core: core.clone(),
+            pid,
         };
         memo.set_item(reference, entry)?;
         Ok(secret)

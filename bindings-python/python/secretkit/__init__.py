@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 from typing import Any
 
 from . import _native
@@ -61,6 +62,12 @@ __all__ = [
 # Before the interpreter finalizes: stop the event thread and let tokio
 # threads finish handing results to Python (see src/bridge.rs).
 atexit.register(_native._shutdown)
+
+# After os.fork() (gunicorn --preload, Celery prefork, multiprocessing's
+# "fork"): the child starts its own runtime, event thread and, at each
+# client's first use there, its own core client (see src/fork.rs).
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_native._after_fork_in_child)
 
 
 def parse_reference(reference: str) -> dict[str, Any]:
