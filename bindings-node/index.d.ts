@@ -78,13 +78,19 @@ export interface ClientOptions {
   retryMax?: number
   /** Most cache entries kept (a positive integer); least recently used go first. Default 1024. */
   maxEntries?: number
-  /** Bound on each backend request. Default 10. */
+  /** Bound on each read, retries included. Default 10. */
   timeout?: number
   /** `close()` revokes the Vault leases this client holds. Default true. */
   revokeOnClose?: boolean
   /** Revoke a replaced lease this many seconds after its replacement was read; null (the
    * default) lets it run out by itself, so connections opened with it keep working. */
   revokeReplacedAfter?: number | null
+  /** Plain http to hosts that are not loopback. Default false: tokens and secrets would
+   * cross the network unencrypted. */
+  allowHttp?: boolean
+  /** `env:` and `file:` references. Default true; turn off when references come from
+   * input the application does not control. */
+  allowLocal?: boolean
 }
 
 export interface AwsConfig {
@@ -132,6 +138,15 @@ export interface VaultConfig {
   token?: string
   namespace?: string
   auth?: VaultAuth
+  /** A PEM file of CA certificates to trust besides the system's (like VAULT_CACERT). */
+  caCert?: string
+  /** A directory of PEM CA certificates (like VAULT_CAPATH). */
+  caPath?: string
+  /** PEM CA certificates as a string. */
+  caPem?: string
+  /** Client certificate and key PEM files, for a Vault that requires mutual TLS. */
+  clientCert?: string
+  clientKey?: string
 }
 
 export interface ClientConfig extends ClientOptions {

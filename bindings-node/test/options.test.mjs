@@ -50,3 +50,40 @@ test('bad settings are CONFIG errors naming the option', () => {
     }
   }
 })
+
+test('unknown keys are TypeErrors naming the key, not silently ignored', () => {
+  const cases = [
+    () => Client.fromEnv({ defaultTTL: 60 }),
+    () => explicitClient({ endpont: 'http://127.0.0.1:1' }),
+    () => new Client({ aws: { region: 'us-east-1', accessKeyId: 'a', secretAccessKey: 'b', endpont: 'x' } }),
+    () => new Client({ vault: { address: 'http://127.0.0.1:8200', token: 't', namespce: 'x' } }),
+  ]
+  for (const make of cases) {
+    assert.throws(make, (err) => {
+      assert.ok(err instanceof TypeError, String(err))
+      assert.match(err.message, /unknown (option|aws|vault) "(defaultTTL|endpont|namespce)"/)
+      return true
+    })
+  }
+})
+
+test('allowLocal: false refuses env: and file: references', async () => {
+  const client = Client.fromEnv({ allowLocal: false })
+  for (const reference of ['env:HOME', 'file:/etc/hostname']) {
+    await assert.rejects(client.get(reference), (err) => {
+      assert.equal(err.code, 'ACCESS_DENIED')
+      return true
+    })
+  }
+  assert.equal((await Client.fromEnv({ allowLocal: true }).get('env:HOME')).reveal(), process.env.HOME)
+})
+
+test('plain http to a remote Vault is refused unless allowHttp', () => {
+  const vault = { address: 'http://10.1.2.3:8200', token: 't' }
+  assert.throws(() => new Client({ vault }), (err) => {
+    assert.equal(err.code, 'CONFIG')
+    assert.match(err.message, /allow_http/)
+    return true
+  })
+  new Client({ vault, allowHttp: true })
+})

@@ -16,6 +16,10 @@ test('SSM SecureString, whole and by version', async () => {
   assert.ok(s.fetchedAt instanceof Date)
   assert.ok(Math.abs(Date.now() - s.fetchedAt.getTime()) < 60_000)
   assert.equal((await client.get('ssm:/prod/myapp/db-password?version=1')).reveal(), SSM_PASSWORD)
+  // A parameter with two versions, so a selector that was ignored would show.
+  assert.equal((await client.get('ssm:/test/versioned?version=1')).reveal(), 'one')
+  assert.equal((await client.get('ssm:/test/versioned?version=2')).reveal(), 'two')
+  assert.equal((await client.get('ssm:/test/versioned')).reveal(), 'two')
 })
 
 test('Secrets Manager JSON secret, whole and #field', async () => {

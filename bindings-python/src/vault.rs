@@ -64,7 +64,8 @@ pub fn vault_settings(dict: &Bound<'_, PyDict>) -> PyResult<(VaultSettings, Vaul
         }
         _ => VaultAuth::Token,
     };
-    let path = |key: &str| -> PyResult<Option<PathBuf>> { Ok(string(dict, key)?.map(PathBuf::from)) };
+    let path =
+        |key: &str| -> PyResult<Option<PathBuf>> { Ok(string(dict, key)?.map(PathBuf::from)) };
     let tls = secretkit::TlsSettings {
         ca_files: path("ca_cert")?.into_iter().collect(),
         ca_dirs: path("ca_path")?.into_iter().collect(),

@@ -175,6 +175,7 @@ impl Aws {
                 .ssm
                 .get_parameters_by_path()
                 .path(path)
+                .max_results(10) // SSM's own maximum page size
                 .recursive(true)
                 .with_decryption(true)
                 .set_next_token(token.clone())

@@ -323,14 +323,16 @@ impl ClientBuilder {
 
     /// AWS_CA_BUNDLE, as the AWS CLI and SDKs read it (environment only).
     fn aws_tls(&self) -> crate::runtime::TlsSettings {
-        let mut tls = crate::runtime::TlsSettings::default();
         #[cfg(not(target_arch = "wasm32"))]
         if let AwsSource::Environment = &self.aws {
             if let Some(bundle) = std::env::var_os("AWS_CA_BUNDLE").filter(|b| !b.is_empty()) {
-                tls.ca_files.push(bundle.into());
+                return crate::runtime::TlsSettings {
+                    ca_files: vec![bundle.into()],
+                    ..Default::default()
+                };
             }
         }
-        tls
+        crate::runtime::TlsSettings::default()
     }
 }
 

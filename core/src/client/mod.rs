@@ -100,7 +100,7 @@ impl Client {
 
     /// The secret a reference names, from the cache when it is fresh.
     pub async fn get(&self, reference: &str) -> Result<Secret> {
-        self.open()?;
+        self.open().map_err(|e| e.for_reference(reference))?;
         self.drive_lifecycle();
         let parsed = self.inner.memo.parse(reference)?;
         let fetched = self
@@ -144,7 +144,7 @@ impl Client {
     /// Read from the backend now, whatever the cache holds (e.g. after the
     /// database rejected a password), and cache the result.
     pub async fn refresh(&self, reference: &str) -> Result<Secret> {
-        self.open()?;
+        self.open().map_err(|e| e.for_reference(reference))?;
         let parsed = self.inner.memo.parse(reference)?;
         let fetched = self
             .shared_fetch(&parsed.reference, parsed.key.clone())
