@@ -16,7 +16,8 @@ pub struct Stats {
     pub refreshes: u64,
     /// Reads answered with an expired value because the backend failed.
     pub stale_serves: u64,
-    /// Backend reads that failed.
+    /// Reads that failed, after any retries: one per `error` event. Retried
+    /// attempts show in `backend_calls`, not here.
     pub errors: u64,
     /// Calls made to each backend (a batch call counts once).
     pub backend_calls: BackendCalls,

@@ -17,7 +17,6 @@ use crate::policy::{backoff, later};
 use crate::reference::{CacheKey, Reference, Scheme};
 use crate::runtime::{with_timeout, BoxFuture};
 use crate::secret::Fetched;
-use crate::stats::Counters;
 
 /// First wait between attempts; doubles, capped at `MAX_RETRY_WAIT`.
 const RETRY_BASE: Duration = Duration::from_millis(100);
@@ -115,7 +114,6 @@ async fn fetch_with_retries(inner: &Inner, r: &Reference, key: &CacheKey) -> Res
             if !retry {
                 return Err(error);
             }
-            Counters::bump(&inner.counters.errors);
             clock.sleep(wait).await;
             attempt += 1;
         }
