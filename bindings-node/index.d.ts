@@ -91,6 +91,10 @@ export interface ClientOptions {
   /** `env:` and `file:` references. Default true; turn off when references come from
    * input the application does not control. */
   allowLocal?: boolean
+  /** Tries per read, the first included, when the backend fails transiently (5xx, throttling,
+   * refused connection) and nothing cached can answer: full-jitter backoff between them,
+   * `Retry-After` honoured, all within `timeout`. An integer from 1 to 10. Default 3. */
+  readAttempts?: number
 }
 
 export interface AwsConfig {

@@ -46,7 +46,7 @@ const KEYS = {
   option: [
     'defaultTtl', 'ttlJitter', 'refreshAhead', 'maxStale', 'negativeTtl', 'retryBase',
     'retryMax', 'maxEntries', 'timeout', 'revokeOnClose', 'revokeReplacedAfter',
-    'allowHttp', 'allowLocal',
+    'allowHttp', 'allowLocal', 'readAttempts',
   ],
   aws: ['region', 'accessKeyId', 'secretAccessKey', 'sessionToken', 'endpoint'],
   vault: [
@@ -154,7 +154,21 @@ function invoke(deliver) {
 // The callback handed to the native watch: it holds the user's callback and
 // nothing else (not the client), so a watch does not pin a forgotten client.
 function watcher(callback) {
-  return (nativeEvent) => invoke(() => callback(toEvent(nativeEvent)))
+  return (nativeEvent) => {
+    reportDropped(nativeEvent)
+    invoke(() => callback(toEvent(nativeEvent)))
+  }
+}
+
+// The native queue of each subscription holds at most 10,000 events (see
+// src/events.rs); what did not fit is counted and reported here, once per gap.
+function reportDropped(nativeEvent) {
+  if (nativeEvent.droppedBefore > 0) {
+    process.emitWarning(
+      `${nativeEvent.droppedBefore} secretkit events were dropped: more than 10000 waited for the JavaScript thread`,
+      { code: 'SECRETKIT_EVENTS_DROPPED' },
+    )
+  }
 }
 
 class Client extends EventEmitter {
@@ -330,6 +344,8 @@ class Client extends EventEmitter {
   async close() {
     for (const id of this.#watches) this.#native.unsubscribe(id)
     this.#watches.clear()
+    // The memo would keep every Secret (and its value) alive with the client.
+    this.#forget()
     return this.#native.close()
   }
 
@@ -395,6 +411,7 @@ class Client extends EventEmitter {
   }
 
   #deliver(nativeEvent) {
+    reportDropped(nativeEvent)
     // EventEmitter throws on an unhandled 'error': a background refresh
     // failure must never crash the process, so 'error' is only emitted to
     // listeners that asked for it.

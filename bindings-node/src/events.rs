@@ -1,7 +1,14 @@
 //! Core events handed to the JS event loop. Core calls listeners on the tokio
 //! worker that produced the event; the listener only queues it on a
-//! threadsafe function (non-blocking, unbounded queue) and returns.
+//! threadsafe function (non-blocking) and returns.
+//!
+//! The queue is bounded (`MAX_QUEUED_EVENTS` per subscription): a JS thread
+//! that is blocked or slower than the events must not grow memory without
+//! limit. Past the bound new events are dropped, never waited for (that would
+//! stall a tokio worker), and counted; the next event delivered carries the
+//! count and index.js reports it as a process warning.
 
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use napi::bindgen_prelude::Undefined;
@@ -28,18 +35,38 @@ pub struct NativeEvent {
     pub error: Option<ErrorInfo>,
     /// Milliseconds since the epoch.
     pub at_ms: f64,
+    /// Events dropped for this subscription since the one before this, because
+    /// the queue was full.
+    pub dropped_before: f64,
 }
+
+/// Most events waiting for the JS thread, per subscription.
+pub const MAX_QUEUED_EVENTS: usize = 10_000;
 
 /// The JS callback, as a threadsafe function that is *weak* (unref'd): a
 /// subscribed client never keeps the process alive.
-pub type EventCallback =
-    ThreadsafeFunction<NativeEvent, Undefined, NativeEvent, Status, false, true>;
+pub type EventCallback = ThreadsafeFunction<
+    NativeEvent,
+    Undefined,
+    NativeEvent,
+    Status,
+    false,
+    true,
+    MAX_QUEUED_EVENTS,
+>;
 
-/// A core listener that queues every event on `callback`.
+/// A core listener that queues every event on `callback`, dropping (and
+/// counting) what does not fit.
 pub fn listener(callback: EventCallback) -> impl Fn(&secretkit::Event) + Send + Sync + 'static {
+    let dropped = AtomicU64::new(0);
     move |event| {
+        let mut js = to_js(event);
+        let before = dropped.swap(0, Relaxed);
+        js.dropped_before = before as f64;
         // `Closing` once Node is shutting down: the event has nowhere to go.
-        let _ = callback.call(to_js(event), ThreadsafeFunctionCallMode::NonBlocking);
+        if callback.call(js, ThreadsafeFunctionCallMode::NonBlocking) == Status::QueueFull {
+            dropped.fetch_add(before + 1, Relaxed);
+        }
     }
 }
 
@@ -56,6 +83,7 @@ fn to_js(event: &secretkit::Event) -> NativeEvent {
         ttl_secs: event.ttl_secs.map(|s| s as f64),
         error: event.error.as_ref().map(info),
         at_ms: epoch_ms(event.at),
+        dropped_before: 0.0,
     }
 }
 

@@ -33,6 +33,9 @@ pub struct Tunables {
     /// `env:` and `file:` references (default true); turn off when
     /// references come from untrusted input.
     pub allow_local: Option<bool>,
+    /// Tries per read when the backend fails transiently and nothing cached
+    /// can answer, the first included (1 to 10, default 3).
+    pub read_attempts: Option<f64>,
 }
 
 pub fn settings(t: &Tunables) -> Result<secretkit::ClientSettings> {
@@ -76,6 +79,14 @@ pub fn settings(t: &Tunables) -> Result<secretkit::ClientSettings> {
     }
     if let Some(allow) = t.allow_local {
         s.allow_local = allow;
+    }
+    if let Some(n) = t.read_attempts {
+        if !(n.fract() == 0.0 && (1.0..=10.0).contains(&n)) {
+            return Err(config_error(format!(
+                "readAttempts must be an integer from 1 to 10, got {n}"
+            )));
+        }
+        s.read_attempts = n as u32;
     }
     if let Some(Either::A(v)) = t.revoke_replaced_after {
         s.revoke_replaced_after = Some(seconds("revokeReplacedAfter", v)?);

@@ -216,3 +216,43 @@ test('a background failure without an error listener never crashes the process',
   assert.equal(stdout, 'rejected UNAVAILABLE\nalive')
   assert.equal(stderr, '')
 })
+
+test('a blocked JS thread: at most 10,000 events queue, the rest are dropped and reported', async () => {
+  const bound = 10_000
+  const names = Array.from({ length: bound + 50 }, (_, i) => `SK_NODE_FLOOD_${i}`)
+  for (const name of names) process.env[name] = 'x'
+  const client = Client.fromEnv({ maxEntries: 2 * names.length })
+  let created = 0
+  client.on('created', () => created++)
+  const warnings = []
+  const onWarning = (w) => {
+    if (w.code === 'SECRETKIT_EVENTS_DROPPED') warnings.push(w.message)
+  }
+  process.on('warning', onWarning)
+  try {
+    const reads = names.map((name) => client.get(`env:${name}`))
+    // Hold the JS thread until every read is done on the native side, so
+    // every event waits in the queue.
+    const deadline = Date.now() + 30_000
+    while (client.stats().misses < names.length && Date.now() < deadline) {
+      // busy: nothing queued can run
+    }
+    assert.equal(client.stats().misses, names.length)
+    await Promise.all(reads)
+    const drained = Date.now() + 30_000
+    while (created < bound && Date.now() < drained) await sleep(10)
+    await sleep(50) // nothing past the bound arrives late
+    assert.equal(created, bound)
+    const last = nextEvent(client, 'created')
+    process.env.SK_NODE_FLOOD_LAST = 'x'
+    await client.get('env:SK_NODE_FLOOD_LAST') // its event carries the count
+    await last
+    await sleep(10)
+    assert.deepEqual(warnings, [
+      '50 secretkit events were dropped: more than 10000 waited for the JavaScript thread',
+    ])
+  } finally {
+    process.off('warning', onWarning)
+    for (const name of names) delete process.env[name]
+  }
+})

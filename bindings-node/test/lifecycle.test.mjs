@@ -311,6 +311,12 @@ test('watch: new versions of one secret, any #field; the returned function stops
   await putParameter(name, 'four')
   // A closed client reads nothing more (a new lease would never be renewed or revoked).
   await assert.rejects(client.refresh(`ssm:${name}`), { code: 'CONFIG', message: /closed/ })
+  // Nor answers from what it cached or memoized before.
+  await assert.rejects(client.get(`ssm:${name}`), (err) => {
+    assert.equal(err.code, 'CONFIG')
+    assert.equal(err.reference, `ssm:${name}`)
+    return true
+  })
   await sleep(50)
   assert.equal(seen.length, 1, 'nothing after close')
 

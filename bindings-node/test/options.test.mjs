@@ -13,6 +13,11 @@ const ALL = {
   retryMax: 30,
   maxEntries: 100,
   timeout: 3,
+  revokeOnClose: false,
+  revokeReplacedAfter: 5,
+  allowHttp: false,
+  allowLocal: true,
+  readAttempts: 2,
 }
 
 test('every setting is accepted by fromEnv and the constructor', async () => {
@@ -38,6 +43,9 @@ test('bad settings are CONFIG errors naming the option', () => {
     ['maxEntries', -1],
     ['maxEntries', 0],
     ['maxEntries', 2.5],
+    ['readAttempts', 0],
+    ['readAttempts', 11],
+    ['readAttempts', 1.5],
   ]
   for (const [name, value] of bad) {
     for (const make of [() => Client.fromEnv({ [name]: value }), () => explicitClient({ [name]: value })]) {
@@ -86,4 +94,16 @@ test('plain http to a remote Vault is refused unless allowHttp', () => {
     return true
   })
   new Client({ vault, allowHttp: true })
+})
+
+test('readAttempts bounds the backend calls of one failing read', async () => {
+  for (const attempts of [1, 3]) {
+    // Port 1 on loopback refuses connections: a transient failure, retried.
+    const vault = { address: 'http://127.0.0.1:1', token: 't' }
+    const client = new Client({ vault, readAttempts: attempts })
+    await assert.rejects(client.get('vault:secret/down#x'), { code: 'UNAVAILABLE' })
+    const stats = client.stats()
+    assert.equal(stats.backendCalls.vault, attempts)
+    assert.equal(stats.errors, 1, 'one failed read, however many tries')
+  }
 })
