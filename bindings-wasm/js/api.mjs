@@ -212,6 +212,8 @@ export class Client {
    * (unless `revokeOnClose: false`); resolves to how many were revoked.
    */
   async close() {
+    // The memo would keep every Secret (and its value) alive with the client.
+    this.#memo.clear();
     return settle(this.#native.close());
   }
 

@@ -51,7 +51,7 @@ export interface ClientConfig {
   retryMax?: number;
   /** Most cache entries kept (default 1024). */
   maxEntries?: number;
-  /** Bound on each backend request, in seconds (default 10). */
+  /** Bound on each read in seconds, retries included (default 10). */
   timeout?: number;
   /** `close()` revokes the Vault leases this client holds (default true). */
   revokeOnClose?: boolean;
@@ -61,6 +61,18 @@ export interface ClientConfig {
    * with the old credentials keep working.
    */
   revokeReplacedAfter?: number | null;
+  /** Plain http to hosts that are not loopback (default false). */
+  allowHttp?: boolean;
+  /**
+   * `env:` and `file:` references (default true); turn off when references
+   * come from input the application does not control.
+   */
+  allowLocal?: boolean;
+  /**
+   * Tries per read, the first included, when the backend fails transiently
+   * and nothing cached can answer (1 to 10, default 3), all within `timeout`.
+   */
+  readAttempts?: number;
 }
 
 export interface Lease {

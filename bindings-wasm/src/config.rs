@@ -1,6 +1,6 @@
 //! The JS config object: `{ aws?, vault?, defaultTtl?, ttlJitter?,
 //! refreshAhead?, maxStale?, negativeTtl?, retryBase?, retryMax?, maxEntries?,
-//! timeout?, revokeOnClose?, revokeReplacedAfter?, allowHttp?, allowLocal? }` (times in seconds,
+//! timeout?, revokeOnClose?, revokeReplacedAfter?, allowHttp?, allowLocal?, readAttempts? }` (times in seconds,
 //! fractions as numbers in [0, 1]); `vault.auth` is in auth.rs. Unknown keys are refused so a typo such as
 //! `defaultTTL` fails loudly instead of being ignored (checked by hand:
 //! serde-wasm-bindgen looks fields up by name, so `deny_unknown_fields`
@@ -32,9 +32,10 @@ struct Config {
     revoke_replaced_after: Option<f64>,
     allow_http: Option<bool>,
     allow_local: Option<bool>,
+    read_attempts: Option<f64>,
 }
 
-const KEYS: [&str; 15] = [
+const KEYS: [&str; 16] = [
     "aws",
     "vault",
     "defaultTtl",
@@ -50,6 +51,7 @@ const KEYS: [&str; 15] = [
     "revokeReplacedAfter",
     "allowHttp",
     "allowLocal",
+    "readAttempts",
 ];
 
 #[derive(Deserialize)]
@@ -141,6 +143,12 @@ pub fn parse(value: JsValue) -> Result<Parsed, JsValue> {
     }
     if let Some(allow) = config.allow_local {
         settings.allow_local = allow;
+    }
+    if let Some(n) = config.read_attempts {
+        if !(n.fract() == 0.0 && (1.0..=10.0).contains(&n)) {
+            return Err(config_error("readAttempts must be an integer from 1 to 10"));
+        }
+        settings.read_attempts = n as u32;
     }
     if let Some(t) = config.timeout {
         settings.timeout = seconds("timeout", t)?;

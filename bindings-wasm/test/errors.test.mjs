@@ -69,6 +69,18 @@ test('Vault unreachable: UNAVAILABLE, quickly', async () => {
   assert.ok(Date.now() - started < 4000, 'no waiting for the timeout');
 });
 
+test('readAttempts bounds the backend calls of one failing read', async () => {
+  const port = await closedPort();
+  for (const attempts of [1, 3]) {
+    const vault = { address: `http://127.0.0.1:${port}`, token: 'x' };
+    const client = new Client({ vault, readAttempts: attempts, timeout: 5 });
+    await rejectsWith(client.get('vault:secret/down'), { code: 'UNAVAILABLE' });
+    const stats = client.stats();
+    assert.equal(stats.backendCalls.vault, attempts);
+    assert.equal(stats.errors, 1, 'one failed read, however many tries');
+  }
+});
+
 test('AWS unreachable: UNAVAILABLE', async () => {
   const port = await closedPort();
   const { aws } = serverConfig();
@@ -149,6 +161,9 @@ test('a bad config throws CONFIG at construction, without echoing strings', asyn
     { vault: { address: 'vault.internal:8200', token: 'x' } },
     { vault: 'hunter2-token' },
     { aws: { ...aws, extra: 1 } },
+    { readAttempts: 0 },
+    { readAttempts: 11 },
+    { readAttempts: 2.5 },
   ];
   for (const config of bad) {
     throwsWith(() => new Client(config), { code: 'CONFIG', kind: 'config', notIncludes: ['hunter2'] });

@@ -10,7 +10,16 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 
-import { Client, Secret, SecretkitError, serverConfig, sleep, throwsWith } from './support.mjs';
+import {
+  Client,
+  Secret,
+  SecretkitError,
+  rejectsWith,
+  serverClient,
+  serverConfig,
+  sleep,
+  throwsWith,
+} from './support.mjs';
 
 const run = promisify(execFile);
 
@@ -321,4 +330,16 @@ test('vault.auth: inline values only; files are refused with a CONFIG error', ()
 
 test('close() on a client without Vault resolves to 0', async () => {
   assert.equal(await new Client({}).close(), 0);
+});
+
+test('after close() a memoized value is not served: the read fails naming its reference', async () => {
+  const client = serverClient();
+  const first = await client.get('ssm:/prod/myapp/db-password');
+  assert.equal(first.reveal(), 's3cureP@ssw0rd!');
+  assert.equal(await client.get('ssm:/prod/myapp/db-password'), first, 'memoized while open');
+  await client.close();
+  await rejectsWith(client.get('ssm:/prod/myapp/db-password'), {
+    code: 'CONFIG',
+    reference: 'ssm:/prod/myapp/db-password',
+  });
 });

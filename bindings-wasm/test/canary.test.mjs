@@ -1,0 +1,156 @@
+// Leak canary (RELIABILITY.md, "Leak canary") for the WASM package, in all
+// three runtimes it is tested on: Node (here), Deno and workerd. Each runs
+// test/canary/probe.mjs, which reads the canary tests/servers.py planted
+// through ssm, asm, asm-json and vault (env: and file: must fail on the edge),
+// compares it with reveal() and renders secrets, errors, events, stats and
+// the client every way the runtime offers, logging them to its console. Here
+// every rendering and everything the runtime printed is checked for the
+// canary (or any 12 characters of its random part) and written to
+// $SK_CANARY_OUT/wasm-<runtime>.log, which scripts/test.sh scans with the
+// whole run's output; each runtime's proof line is what the scan requires.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import util from 'node:util';
+
+import { probe } from './canary/probe.mjs';
+import * as lib from './support.mjs';
+
+const SCHEMES = ['ssm', 'asm', 'asm-json', 'vault', 'env', 'file'];
+const WINDOW = 12; // as scripts/leak_scan.py: any 12 characters of the random part count
+const here = fileURLToPath(new URL('.', import.meta.url));
+const bin = (name) => join(here, '..', 'node_modules', '.bin', name);
+
+const envName = (scheme) => `SK_CANARY_${scheme.toUpperCase().replace('-', '_')}`;
+const missing = ['SK_CANARY', ...SCHEMES.map(envName)].filter((name) => !process.env[name]);
+if (missing.length) throw new Error(`${missing.join(', ')} unset: start the servers with tests/servers.py --fixtures`);
+const CANARY = process.env.SK_CANARY;
+const REFS = Object.fromEntries(SCHEMES.map((s) => [s, process.env[envName(s)]]));
+const TAIL = CANARY.split('-').slice(1).join('-');
+const WINDOWS = Array.from({ length: TAIL.length - WINDOW + 1 }, (_, i) => TAIL.slice(i, i + WINDOW).toLowerCase());
+const OUT_DIR = process.env.SK_CANARY_OUT || mkdtempSync(join(tmpdir(), 'secretkit-canary-'));
+mkdirSync(OUT_DIR, { recursive: true });
+
+const leaks = (text) => WINDOWS.some((w) => text.toLowerCase().includes(w));
+function mask(text) {
+  let masked = text.split(CANARY).join('<CANARY>');
+  for (const w of WINDOWS) masked = masked.split(w).join('<part of CANARY>');
+  return masked;
+}
+
+/** Checks a probe result and the runtime's own output; logs both; prints the proof line. */
+function verify(runtime, result, printed) {
+  const log = join(OUT_DIR, `wasm-${runtime}.log`);
+  for (const [label, text] of result.outputs) {
+    appendFileSync(log, `[${label}] ${text}\n`);
+    assert.ok(!leaks(text), `LEAK: ${runtime} ${label} shows the canary: ${mask(text).slice(0, 500)}`);
+  }
+  appendFileSync(log, `[${runtime} console]\n${printed}\n`);
+  assert.ok(!leaks(printed), `LEAK: ${runtime}'s console shows the canary: ${mask(printed).slice(0, 2000)}`);
+  assert.deepEqual(result.problems, [], `${runtime}: the probe found problems`);
+  assert.deepEqual(result.schemes, ['ssm', 'asm', 'asm-json', 'vault']);
+  assert.ok(printed.includes('Secret(ssm:/test/canary, <redacted>)'), `${runtime}: the console output is not there`);
+  console.log(
+    `leak canary: wasm-${runtime} read ${result.schemes.join(' ')}: ok (${result.bytes} bytes each), ` +
+      `${result.outputs.length} outputs checked, 0 occurrences; log ${log}`,
+  );
+}
+
+test('Node: the canary never leaks from the WASM package', async (t) => {
+  let printed = '';
+  const capture = (chunk) => {
+    printed += String(chunk);
+    return true;
+  };
+  t.mock.method(process.stdout, 'write', capture);
+  t.mock.method(process.stderr, 'write', capture);
+  let result;
+  try {
+    result = await probe(lib, lib.serverConfig(), CANARY, REFS, util.inspect);
+  } finally {
+    t.mock.restoreAll();
+  }
+  verify('node', result, printed);
+});
+
+test('Deno: the canary never leaks from the WASM package', () => {
+  const deno = bin('deno');
+  assert.ok(existsSync(deno), 'deno missing: run `npm ci` in bindings-wasm');
+  const run = spawnSync(
+    deno,
+    ['run', '--quiet', '--no-prompt', '--allow-net=127.0.0.1', '--allow-env', '--allow-read', join(here, 'canary', 'deno.mjs')],
+    { env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' }, encoding: 'utf8', timeout: 60_000 },
+  );
+  const printed = `${run.stdout}\n${run.stderr}`;
+  assert.equal(run.status, 0, `deno exited with ${run.status}: ${mask(run.stderr).slice(-2000)}`);
+  const lines = run.stdout.trim().split('\n');
+  const result = JSON.parse(lines.at(-1));
+  verify('deno', result, lines.slice(0, -1).join('\n') + run.stderr);
+  assert.ok(!leaks(printed));
+});
+
+function capnpConfig(port) {
+  const esm = (name) => `(name = "${name}", esModule = embed "${name}")`;
+  return `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .worker),
+    (name = "loopback", network = (allow = ["local"])),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+);
+const worker :Workerd.Worker = (
+  compatibilityDate = "2025-01-01",
+  globalOutbound = "loopback",
+  modules = [
+    ${esm('worker.mjs')},
+    ${esm('probe.mjs')},
+    (name = "config.json", json = embed "config.json"),
+    ${['workerd.mjs', 'api.mjs', 'secretkit_wasm.js'].map((m) => esm(`pkg/${m}`)).join(',\n    ')},
+    (name = "pkg/secretkit_wasm_bg.wasm", wasm = embed "pkg/secretkit_wasm_bg.wasm"),
+  ],
+);
+`;
+}
+
+test('workerd: the canary never leaks from the WASM package', async () => {
+  const workerd = bin('workerd');
+  assert.ok(existsSync(workerd), 'workerd missing: run `npm ci` in bindings-wasm');
+  const dir = mkdtempSync(join(tmpdir(), 'secretkit-canary-workerd-'));
+  const port = await lib.closedPort();
+  let printed = '';
+  let child;
+  try {
+    cpSync(join(here, 'canary', 'worker.mjs'), join(dir, 'worker.mjs'));
+    cpSync(join(here, 'canary', 'probe.mjs'), join(dir, 'probe.mjs'));
+    cpSync(join(here, '..', 'pkg'), join(dir, 'pkg'), { recursive: true });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ config: lib.serverConfig(), canary: CANARY, refs: REFS }));
+    writeFileSync(join(dir, 'config.capnp'), capnpConfig(port));
+    child = spawn(workerd, ['serve', '--verbose', join(dir, 'config.capnp')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (d) => (printed += d));
+    child.stderr.on('data', (d) => (printed += d));
+    let response;
+    for (const deadline = Date.now() + 30_000; ; ) {
+      if (child.exitCode !== null) assert.fail(`workerd exited with ${child.exitCode}: ${mask(printed)}`);
+      try {
+        response = await fetch(`http://127.0.0.1:${port}/`);
+        break;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await lib.sleep(100);
+      }
+    }
+    const body = await response.text();
+    assert.equal(response.status, 200, mask(body));
+    await lib.sleep(200); // the worker's console output reaches us through a pipe
+    verify('workerd', JSON.parse(body), printed);
+  } finally {
+    child?.kill('SIGTERM');
+    if (child && child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
