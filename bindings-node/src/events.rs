@@ -45,15 +45,8 @@ pub const MAX_QUEUED_EVENTS: usize = 10_000;
 
 /// The JS callback, as a threadsafe function that is *weak* (unref'd): a
 /// subscribed client never keeps the process alive.
-pub type EventCallback = ThreadsafeFunction<
-    NativeEvent,
-    Undefined,
-    NativeEvent,
-    Status,
-    false,
-    true,
-    MAX_QUEUED_EVENTS,
->;
+pub type EventCallback =
+    ThreadsafeFunction<NativeEvent, Undefined, NativeEvent, Status, false, true, MAX_QUEUED_EVENTS>;
 
 /// A core listener that queues every event on `callback`, dropping (and
 /// counting) what does not fit.
