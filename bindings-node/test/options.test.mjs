@@ -99,11 +99,12 @@ test('plain http to a remote Vault is refused unless allowHttp', () => {
 test('readAttempts bounds the backend calls of one failing read', async () => {
   for (const attempts of [1, 3]) {
     // Port 1 on loopback refuses connections: a transient failure, retried.
-    const vault = { address: 'http://127.0.0.1:1', token: 't' }
-    const client = new Client({ vault, readAttempts: attempts })
-    await assert.rejects(client.get('vault:secret/down#x'), { code: 'UNAVAILABLE' })
+    // AWS, not Vault: a Vault token's own lookup would fail and count too.
+    const aws = { region: 'us-east-1', accessKeyId: 'a', secretAccessKey: 'b', endpoint: 'http://127.0.0.1:1' }
+    const client = new Client({ aws, readAttempts: attempts })
+    await assert.rejects(client.get('ssm:/down'), { code: 'UNAVAILABLE' })
     const stats = client.stats()
-    assert.equal(stats.backendCalls.vault, attempts)
+    assert.equal(stats.backendCalls.ssm, attempts)
     assert.equal(stats.errors, 1, 'one failed read, however many tries')
   }
 })

@@ -5,11 +5,17 @@
 //! on a channel; one daemon `threading.Thread` ("secretkit-events") takes
 //! events off it and calls the callbacks with the GIL, in order. A callback
 //! that raises is reported through `sys.unraisablehook` and the others go on.
+//!
+//! The channel is bounded (`MAX_QUEUED_EVENTS`): callbacks slower than the
+//! events, or one that blocks, must not grow memory without limit. Past the
+//! bound new events are dropped, never waited for (that would stall a tokio
+//! worker), and counted per subscription; before its next event is delivered
+//! the count is logged as a warning on the `secretkit` logger.
 
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyTuple};
@@ -102,13 +108,19 @@ impl Event {
 pub struct Subscription {
     callback: Py<PyAny>,
     active: AtomicBool,
+    /// Events dropped for this subscription since the last one delivered.
+    dropped: AtomicU64,
 }
+
+/// Most events waiting for the dispatcher thread.
+pub const MAX_QUEUED_EVENTS: usize = 10_000;
 
 impl Subscription {
     pub fn new(callback: Py<PyAny>) -> Arc<Subscription> {
         Arc::new(Subscription {
             callback,
             active: AtomicBool::new(true),
+            dropped: AtomicU64::new(0),
         })
     }
 
@@ -125,6 +137,23 @@ impl Subscription {
             return;
         }
         let callback = self.callback.bind(py);
+        let dropped = self.dropped.swap(0, Relaxed);
+        if dropped > 0 {
+            let logged =
+                py.import("logging").and_then(|logging| {
+                    logging.call_method1("getLogger", ("secretkit",))?.call_method1(
+                    "warning",
+                    (
+                        "%d secretkit events were dropped: more than %d waited for the callbacks",
+                        dropped,
+                        MAX_QUEUED_EVENTS,
+                    ),
+                )
+                });
+            if let Err(err) = logged {
+                err.write_unraisable(py, Some(callback));
+            }
+        }
         let called = Bound::new(py, Event::new(py, event)).and_then(|e| callback.call1((e,)));
         if let Err(err) = called {
             err.write_unraisable(py, Some(callback));
@@ -138,7 +167,7 @@ pub enum Dispatch {
 }
 
 /// Where listeners queue events for the dispatcher thread.
-pub type Queue = Sender<Dispatch>;
+pub type Queue = SyncSender<Dispatch>;
 
 /// The channel to the dispatcher thread, once it is running, and the thread.
 /// Both are taken only with the GIL held and never across a call into
@@ -152,11 +181,14 @@ pub type Listener = Box<dyn Fn(&secretkit::Event) + Send + Sync>;
 pub fn listener(queue: &Queue, subscription: Arc<Subscription>) -> Listener {
     let sender = queue.clone();
     Box::new(move |event: &secretkit::Event| {
-        // Err: the dispatcher stopped at interpreter exit.
-        let _ = sender.send(Dispatch::Event(
+        let sent = sender.try_send(Dispatch::Event(
             subscription.clone(),
             Box::new(event.clone()),
         ));
+        // Disconnected: the dispatcher stopped at interpreter exit.
+        if let Err(TrySendError::Full(_)) = sent {
+            subscription.dropped.fetch_add(1, Relaxed);
+        }
     })
 }
 
@@ -169,7 +201,7 @@ pub fn queue(py: Python<'_>) -> PyResult<Queue> {
     if let Some(sender) = QUEUE.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
         return Ok(sender.clone());
     }
-    let (sender, receiver) = channel();
+    let (sender, receiver) = sync_channel(MAX_QUEUED_EVENTS);
     if crate::bridge::closing() {
         return Ok(sender); // at exit: events have nowhere to go
     }
@@ -229,7 +261,19 @@ fn run(py: Python<'_>, mut receiver: Receiver<Dispatch>) {
 pub fn stop_dispatcher(py: Python<'_>) -> PyResult<()> {
     let sender = QUEUE.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(sender) = sender {
-        let _ = sender.send(Dispatch::Stop);
+        // Without the GIL, so a full queue can drain meanwhile; a callback
+        // that never returns cannot hold up the exit past 2 s.
+        py.detach(move || {
+            let deadline = Instant::now() + Duration::from_secs(2);
+            let mut stop = Dispatch::Stop;
+            while let Err(TrySendError::Full(back)) = sender.try_send(stop) {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                stop = back;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
     }
     let thread = THREAD.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(thread) = thread {

@@ -27,6 +27,7 @@ pub const OPTIONS: &[&str] = &[
     "revoke_replaced_after",
     "allow_http",
     "allow_local",
+    "read_attempts",
 ];
 
 /// Core defaults, overridden by the options given (seconds and fractions as
@@ -55,6 +56,7 @@ pub fn client_settings(options: Option<&Bound<'_, PyDict>>) -> PyResult<ClientSe
             "revoke_on_close" => s.revoke_on_close = value.extract()?,
             "allow_http" => s.allow_http = value.extract()?,
             "allow_local" => s.allow_local = value.extract()?,
+            "read_attempts" => s.read_attempts = attempts(&name, value.extract()?)?,
             "revoke_replaced_after" => {
                 s.revoke_replaced_after = Some(seconds(&name, value.extract()?)?)
             }
@@ -100,6 +102,11 @@ fn count(name: &str, value: i64) -> PyResult<usize> {
     } else {
         Err(config(format!("{name} must be an integer from 1 to {MAX}")))
     }
+}
+
+/// Tries per read (the first one included); the core refuses more than 10.
+fn attempts(name: &str, value: i64) -> PyResult<u32> {
+    u32::try_from(value).map_err(|_| config(format!("{name} must be an integer from 1 to 10")))
 }
 
 /// A typo such as `endpont=` must not silently send requests to real AWS.

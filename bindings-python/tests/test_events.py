@@ -100,8 +100,8 @@ def test_error_event_when_the_backend_is_down(closed_port: int, recorder: Record
     client.subscribe(recorder)
     with pytest.raises(UnavailableError):
         client.get("vault:secret/down#field")
-    event = recorder.wait_for(lambda e: e.kind == "error")
-    assert event.reference == "vault:secret/down"
+    # The token's own lookup fails too and may report first (vault:auth/token/self).
+    event = recorder.wait_for(lambda e: e.kind == "error" and e.reference == "vault:secret/down")
     assert isinstance(event.error, UnavailableError)
     assert event.error.kind == "unavailable" and event.error.code == "UNAVAILABLE"
     assert event.error.reference == "vault:secret/down"
@@ -220,3 +220,67 @@ def test_events_from_many_threads_arrive_in_order_per_reference(
     wait_until(lambda: len(recorder.kinds()) == 16, what="16 events")
     for p in paths:
         assert recorder.kinds(f"file:{p}") == ["created", "refreshed"]
+
+
+def test_a_blocked_callback_bounds_the_queue_and_the_drops_are_logged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    bound = 10_000
+    extra = 50
+    names = [f"SK_FLOOD_{i}" for i in range(bound + extra + 1)]
+    for name in names:
+        monkeypatch.setenv(name, "x")
+    client = Client(max_entries=2 * len(names))
+    release = threading.Event()
+    delivered: list[str] = []
+
+    def slow(event: Event) -> None:
+        release.wait(30)  # the first event holds the dispatcher thread
+        delivered.append(event.reference)
+
+    client.subscribe(slow)
+    for name in names[:-1]:
+        client.get(f"env:{name}")  # one 'created' event each, none delivered yet
+    release.set()
+    wait_until(lambda: len(delivered) >= bound, timeout=30, what="the queue drained")
+    with caplog.at_level("WARNING", logger="secretkit"):
+        client.get(f"env:{names[-1]}")  # the event that carries the count
+        wait_until(lambda: f"env:{names[-1]}" in delivered, timeout=30, what="the last event")
+    flood = len(delivered) - 1  # all but the last read's event
+    # The dispatcher held one event while the queue filled: bound or bound + 1 got through.
+    assert bound <= flood <= bound + 1, flood
+    dropped = len(names) - 1 - flood
+    messages = [r.getMessage() for r in caplog.records if r.name == "secretkit"]
+    assert messages == [
+        f"{dropped} secretkit events were dropped: more than {bound} waited for the callbacks"
+    ]
+
+
+def test_an_event_stream_nobody_reads_is_bounded_and_logs_the_drops(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Any
+) -> None:
+    import secretkit._events
+
+    monkeypatch.setattr(secretkit._events, "MAX_QUEUED_EVENTS", 3)
+    paths = [tmp_path / str(i) for i in range(6)]
+    for path in paths:
+        path.write_text("x")
+
+    async def main() -> list[str]:
+        client = Client()
+        seen: list[str] = []
+        async with client.events() as stream:
+            for path in paths[:5]:
+                await client.get_async(f"file:{path}")
+            await asyncio.sleep(0.2)  # all five reach the loop; two do not fit
+            for _ in range(3):
+                seen.append((await stream.__anext__()).reference)
+            with caplog.at_level("WARNING", logger="secretkit"):
+                await client.get_async(f"file:{paths[5]}")
+                seen.append((await asyncio.wait_for(stream.__anext__(), 5)).reference)
+        return seen
+
+    seen = asyncio.run(main())
+    assert seen == [f"file:{p}" for p in paths[:3]] + [f"file:{paths[5]}"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "secretkit"]
+    assert messages == ["2 secretkit events were dropped: more than 3 waited for the event stream"]

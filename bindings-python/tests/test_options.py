@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 import pytest
 
-from secretkit import Client, ConfigError, NotFoundError
+from secretkit import Client, ConfigError, NotFoundError, UnavailableError
 
 SECONDS = [
     "default_ttl",
@@ -34,15 +35,22 @@ def all_options() -> dict[str, float]:
         "timeout": 2.5,
         "revoke_on_close": False,
         "revoke_replaced_after": 5,
+        "allow_http": False,
+        "allow_local": True,
+        "read_attempts": 2,
     }
 
 
+def reads_home(client: Client) -> bool:
+    return client.get("env:HOME").reveal() == os.environ["HOME"]
+
+
 def test_every_option_is_accepted(servers: dict[str, str]) -> None:
-    assert Client(**all_options()) is not None
+    assert reads_home(Client(**all_options()))
     client = Client.from_env(**all_options())
     assert client.get("vault:secret/myapp/config#db_name").reveal() == "myapp_prod"
     none = dict.fromkeys(all_options())
-    assert Client(**none) is not None and Client.from_env(**none) is not None
+    assert reads_home(Client(**none)) and reads_home(Client.from_env(**none))
 
 
 @pytest.mark.parametrize("name", SECONDS + FRACTIONS + ["max_entries"])
@@ -62,12 +70,34 @@ def test_bad_numbers_are_config_errors(name: str, bad: float) -> None:
 def test_fractions_stay_within_zero_and_one(name: str) -> None:
     with pytest.raises(ConfigError, match=name):
         Client(**{name: 1.5})
-    assert Client(**{name: 0}) is not None and Client(**{name: 1}) is not None
+    assert reads_home(Client(**{name: 0})) and reads_home(Client(**{name: 1}))
 
 
 def test_zero_timeout_is_rejected() -> None:
     with pytest.raises(ConfigError, match="timeout"):
         Client(timeout=0)
+
+
+def test_read_attempts_bounds_the_calls_of_one_failing_read(closed_port: int) -> None:
+    for bad in (0, 11, -1):
+        with pytest.raises(ConfigError, match="read_attempts"):
+            Client(read_attempts=bad)
+    with pytest.raises(TypeError):
+        Client(read_attempts=2.5)
+    # AWS, not Vault: a Vault token's own lookup would fail and count too.
+    aws = {
+        "region": "us-east-1",
+        "access_key_id": "a",
+        "secret_access_key": "b",
+        "endpoint": f"http://127.0.0.1:{closed_port}",
+    }
+    for attempts in (1, 3):
+        client = Client(aws=aws, read_attempts=attempts)
+        with pytest.raises(UnavailableError):
+            client.get("ssm:/down")
+        stats = client.stats()
+        assert stats["backend_calls"]["ssm"] == attempts
+        assert stats["errors"] == 1  # one failed read, however many tries
 
 
 def test_unknown_options_and_wrong_types_are_type_errors() -> None:
@@ -126,7 +156,7 @@ def test_vault_auth_config_is_checked_before_any_login(tmp_path: Path) -> None:
         {"address": "http://127.0.0.1:1", "token": "t", "namespace": "ns", "auth": None},
     ]
     for config in ok:
-        assert Client(vault=config) is not None  # files are read at login, not here
+        Client(vault=config)  # accepted: files are read at login, not here
     config_errors = {
         "method": vault(role_id="r", secret_id="s"),
         "ldap": vault(method="ldap"),

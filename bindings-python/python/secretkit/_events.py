@@ -4,12 +4,18 @@ The callback runs on the "secretkit-events" thread and hands each event to
 the event loop that created the stream (`loop.call_soon_threadsafe`), where
 an asyncio.Queue holds it until the iterator asks. Closing the stream
 (`aclose()`, leaving `async with`, or dropping it) unsubscribes.
+
+The queue holds at most MAX_QUEUED_EVENTS: a stream nobody iterates must not
+grow without limit. Past it new events are dropped and counted, and the count
+is logged as a warning on the "secretkit" logger before the next event is
+queued.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,11 +24,35 @@ if TYPE_CHECKING:
     from ._native import Client, Event
 
 _CLOSED: Any = object()
+MAX_QUEUED_EVENTS = 10_000
+_log = logging.getLogger("secretkit")
 
 
-def _deliver(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue, event: Event) -> None:
+class _Inbox:
+    """The loop side of a stream: a bounded queue and what it dropped."""
+
+    def __init__(self) -> None:
+        # One place kept for the _CLOSED marker, which must always fit.
+        self.queue: asyncio.Queue[Any] = asyncio.Queue(MAX_QUEUED_EVENTS + 1)
+        self.dropped = 0
+
+    def put(self, event: Event) -> None:
+        if self.queue.qsize() >= MAX_QUEUED_EVENTS:
+            self.dropped += 1
+            return
+        if self.dropped:
+            _log.warning(
+                "%d secretkit events were dropped: more than %d waited for the event stream",
+                self.dropped,
+                MAX_QUEUED_EVENTS,
+            )
+            self.dropped = 0
+        self.queue.put_nowait(event)
+
+
+def _deliver(loop: asyncio.AbstractEventLoop, inbox: _Inbox, event: Event) -> None:
     try:
-        loop.call_soon_threadsafe(queue.put_nowait, event)
+        loop.call_soon_threadsafe(inbox.put, event)
     except RuntimeError:
         pass  # the loop is closed: nobody is listening any more
 
@@ -33,9 +63,10 @@ class EventStream:
 
     def __init__(self, client: Client) -> None:
         self._loop = asyncio.get_running_loop()
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._inbox = _Inbox()
+        self._queue = self._inbox.queue
         self._client: Client | None = client
-        self._id = client.subscribe(functools.partial(_deliver, self._loop, self._queue))
+        self._id = client.subscribe(functools.partial(_deliver, self._loop, self._inbox))
 
     def __aiter__(self) -> EventStream:
         return self

@@ -1,17 +1,35 @@
-"""Type stubs for the private native module (checked by tests/test_stubs.py)."""
+"""Type stubs for the private native module (checked by tests/test_stubs.py and,
+with mypy's stubtest, tests/test_types.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterable
 from os import PathLike
 from types import TracebackType
-from typing import Any, Literal, TypedDict, TypeVar, final, overload
+from typing import Any, Literal, TypedDict, TypeVar, final, overload, type_check_only
 
 from typing_extensions import NotRequired, Self, Unpack
 
 from ._events import EventStream
 from .errors import SecretkitError
 
+# What the native module exports (pyo3 sets it); stubtest compares the two.
+__all__ = [
+    "ERROR_KINDS",
+    "Client",
+    "DbCredentials",
+    "Event",
+    "Secret",
+    "_after_fork_in_child",
+    "_shutdown",
+    "parse_reference_json",
+]
+
+# The TypedDicts below describe dicts the module takes and returns; they exist
+# for type checkers only (@type_check_only: stubtest does not look for them
+# at run time).
+
+@type_check_only
 class AwsConfig(TypedDict):
     region: str
     access_key_id: str
@@ -25,6 +43,7 @@ _T = TypeVar("_T")
 _Async = Coroutine[Any, Any, _T]
 _Path = str | PathLike[str]
 
+@type_check_only
 class AppRoleAuth(TypedDict):
     """role_id or role_id_file, and secret_id or secret_id_file (files are
     re-read at every login)."""
@@ -36,12 +55,14 @@ class AppRoleAuth(TypedDict):
     secret_id_file: NotRequired[_Path]
     mount: NotRequired[str]  # "approle"
 
+@type_check_only
 class KubernetesAuth(TypedDict):
     method: Literal["kubernetes"]
     role: str
     jwt_file: NotRequired[_Path]  # the pod's service-account token
     mount: NotRequired[str]  # "kubernetes"
 
+@type_check_only
 class JwtAuth(TypedDict):
     """jwt or jwt_file."""
 
@@ -51,12 +72,14 @@ class JwtAuth(TypedDict):
     jwt_file: NotRequired[_Path]
     mount: NotRequired[str]  # "jwt"
 
+@type_check_only
 class TokenFileAuth(TypedDict):
     method: Literal["token_file"]
     path: _Path
 
 VaultAuth = AppRoleAuth | KubernetesAuth | JwtAuth | TokenFileAuth
 
+@type_check_only
 class VaultConfig(TypedDict):
     """A token, or an auth method to log in with (not both)."""
 
@@ -65,11 +88,13 @@ class VaultConfig(TypedDict):
     namespace: NotRequired[str | None]
     auth: NotRequired[VaultAuth]
 
+@type_check_only
 class Lease(TypedDict):
     id: str
     duration: int
     renewable: bool
 
+@type_check_only
 class Options(TypedDict, total=False):
     """Keyword options of Client(...) and Client.from_env(...); seconds and
     fractions as numbers, None for the default."""
@@ -82,10 +107,14 @@ class Options(TypedDict, total=False):
     retry_base: float | None  # 1: first retry after a failed refresh
     retry_max: float | None  # 60: longest retry delay
     max_entries: int | None  # 1024
-    timeout: float | None  # 10: bound on each backend request
+    timeout: float | None  # 10: bound on each read, retries included
     revoke_on_close: bool | None  # True: close() revokes the client's Vault leases
     revoke_replaced_after: float | None  # None: a replaced lease runs out by itself
+    allow_http: bool | None  # False: plain http only to loopback hosts
+    allow_local: bool | None  # True: env: and file: references are read
+    read_attempts: int | None  # 3: tries per read on transient failures, 1 to 10
 
+@type_check_only
 class BackendCalls(TypedDict):
     ssm: int
     asm: int
@@ -93,6 +122,7 @@ class BackendCalls(TypedDict):
     env: int
     file: int
 
+@type_check_only
 class Stats(TypedDict):
     hits: int
     misses: int
@@ -218,7 +248,10 @@ class Client:
         self,
         role: str,
         *,
-        mount: str = "database",
+        # "database", as database_credentials; written `...` because the
+        # runtime signature says `mount=...` (pyo3 cannot print the owned
+        # default `"database".to_owned()`), and stubtest compares the two.
+        mount: str = ...,
         on_change: Callable[[Event], object] | None = None,
     ) -> _Async[DbCredentials]: ...
     def close(self) -> int: ...
@@ -242,3 +275,4 @@ class Client:
 
 def parse_reference_json(reference: str) -> str: ...
 def _shutdown() -> None: ...
+def _after_fork_in_child() -> None: ...
