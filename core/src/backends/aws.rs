@@ -7,6 +7,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use aws_sdk_ssm::config::StalledStreamProtectionConfig;
 use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
@@ -355,11 +356,25 @@ fn timeouts(timeout: Duration) -> TimeoutConfig {
 
 /// Map an SDK failure to our kinds by the service's error code, the way AWS
 /// documents them, falling back on the HTTP status.
-fn sdk_error<E, R>(err: SdkError<E, R>) -> Error
+fn sdk_error<E>(err: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
+    // An answer without an error code (a redirect, or a 5xx page from a
+    // load balancer or proxy in front of the service, whose body the SDK
+    // cannot parse) is typed by its status: retried when transient.
+    let uncoded = match &err {
+        SdkError::ServiceError(service) => service.err().code().is_none(),
+        SdkError::ResponseError(_) => true,
+        _ => false,
+    };
+    if let Some(by_status) = err
+        .raw_response()
+        .filter(|_| uncoded)
+        .and_then(|r| status_error(r.status().as_u16()))
+    {
+        return by_status;
+    }
     match &err {
         SdkError::ServiceError(service) => service_error(
             service.err().code().unwrap_or("Unknown"),
@@ -385,6 +400,28 @@ where
             Error::config(format!("AWS request could not be built: {}", chain(&err)))
         }
         _ => Error::new(ErrorKind::Unavailable, chain(&err)),
+    }
+}
+
+/// What an HTTP status says when the answer has no service error code.
+fn status_error(status: u16) -> Option<Error> {
+    match status {
+        300..=399 => Some(Error::new(
+            ErrorKind::Unavailable,
+            format!(
+                "AWS answered with a redirect (HTTP {status}); secretkit never follows \
+                 redirects, so the credentials stay with the configured endpoint"
+            ),
+        )),
+        429 => Some(Error::new(
+            ErrorKind::Throttled,
+            format!("AWS answered HTTP {status} without an error code"),
+        )),
+        500..=599 => Some(Error::new(
+            ErrorKind::Unavailable,
+            format!("AWS answered HTTP {status} without an error code"),
+        )),
+        _ => None,
     }
 }
 
@@ -447,4 +484,23 @@ fn chain(err: &dyn std::error::Error) -> String {
         source = s.source();
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_without_an_error_code_are_typed_by_their_status() {
+        for status in [500, 502, 503, 504] {
+            assert_eq!(status_error(status).unwrap().kind(), ErrorKind::Unavailable);
+        }
+        assert_eq!(status_error(429).unwrap().kind(), ErrorKind::Throttled);
+        let redirect = status_error(307).unwrap();
+        assert_eq!(redirect.kind(), ErrorKind::Unavailable);
+        assert!(redirect.message().contains("redirect"), "{redirect}");
+        // Anything else keeps the code-based mapping (Unknown → invalid_response).
+        assert!(status_error(400).is_none());
+        assert!(status_error(200).is_none());
+    }
 }
