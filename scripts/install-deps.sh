@@ -16,6 +16,7 @@ REQS=(
   "pytest>=8,<10"
   "maturin>=1.9,<2"
   "gunicorn>=22,<24"
+  "mypy>=2.4,<3"
 )
 
 hash_reqs() {
