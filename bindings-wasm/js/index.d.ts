@@ -1,5 +1,15 @@
 // Types of the public API (index.mjs and workerd.mjs export the same names).
 
+// `Client[Symbol.asyncDispose]` needs `Symbol.asyncDispose` in the global
+// types: TypeScript >= 5.2 has it with lib `esnext.disposable`, @types/node
+// declares it too. Declared here as well (as @types/node does), so the file
+// compiles for a project whose lib stops at es2022 (test/types checks both).
+declare global {
+  interface SymbolConstructor {
+    readonly asyncDispose: unique symbol;
+  }
+}
+
 export interface AwsConfig {
   region: string;
   accessKeyId: string;
@@ -244,6 +254,11 @@ export class Client {
    * Also `await using client = ...` where the runtime has `Symbol.asyncDispose`.
    */
   close(): Promise<number>;
+  /**
+   * `close()`, for `await using client = new Client(...)`; present where the
+   * runtime defines `Symbol.asyncDispose`.
+   */
+  [Symbol.asyncDispose](): Promise<void>;
   /**
    * Resolves, never rejects, once every background task started so far
    * (refresh ahead, Vault lease renewals and replacements) has finished and
