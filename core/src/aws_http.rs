@@ -83,7 +83,9 @@ fn from_http(response: http::Response<Bytes>) -> Result<HttpResponse, ConnectorE
 fn to_connector_error(e: TransportError) -> ConnectorError {
     match e {
         TransportError::Timeout => ConnectorError::timeout(e.into()),
-        TransportError::Connect(_) | TransportError::Io(_) => ConnectorError::io(e.into()),
+        TransportError::Connect(_) | TransportError::Io(_) | TransportError::Untrusted(_) => {
+            ConnectorError::io(e.into())
+        }
         TransportError::BodyTooLarge => ConnectorError::other(e.into(), None),
     }
 }

@@ -32,8 +32,12 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// Why a request got no HTTP response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransportError {
-    /// No connection could be made (refused, DNS, TLS).
+    /// No connection could be made (refused, DNS, a TLS handshake failure).
     Connect(String),
+    /// The server's TLS certificate is not trusted (unknown issuer, bad
+    /// signature, wrong name, expired): a setting to fix, not a fault that
+    /// passes, so it is a `config` error and never retried.
+    Untrusted(String),
     /// The request did not finish in time.
     Timeout,
     /// The body was over `MAX_BODY_BYTES`.
@@ -46,6 +50,12 @@ impl std::fmt::Display for TransportError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TransportError::Connect(m) => write!(f, "connection failed: {m}"),
+            TransportError::Untrusted(m) => write!(
+                f,
+                "the server's TLS certificate is not trusted ({m}); if it is signed by a \
+                 private CA, give that CA (Vault: VAULT_CACERT or the vault CA options; \
+                 AWS: AWS_CA_BUNDLE)"
+            ),
             TransportError::Timeout => f.write_str("request timed out"),
             TransportError::BodyTooLarge => {
                 write!(f, "response body larger than {MAX_BODY_BYTES} bytes")
@@ -377,7 +387,13 @@ pub mod native {
         if e.is_timeout() {
             TransportError::Timeout
         } else if e.is_connect() {
-            TransportError::Connect(without_url(&e))
+            let msg = without_url(&e);
+            // rustls reports every verification failure as "invalid peer
+            // certificate: …"; reqwest hides its error type, so its text it is.
+            match msg.find("invalid peer certificate") {
+                Some(at) => TransportError::Untrusted(msg[at..].to_owned()),
+                None => TransportError::Connect(msg),
+            }
         } else {
             TransportError::Io(without_url(&e))
         }

@@ -385,6 +385,8 @@ where
             let kind = if d.as_connector_error().is_some_and(|c| no_credentials(c)) {
                 // Not the network: the credential chain found nothing.
                 ErrorKind::Config
+            } else if d.as_connector_error().is_some_and(|c| untrusted(c)) {
+                ErrorKind::Config
             } else if d.is_timeout() {
                 ErrorKind::Timeout
             } else {
@@ -467,6 +469,18 @@ fn no_credentials(err: &(dyn std::error::Error + 'static)) -> bool {
         if let Some(CredentialsError::CredentialsNotLoaded(_)) =
             e.downcast_ref::<CredentialsError>()
         {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// The server's certificate was refused (see `TransportError::Untrusted`).
+fn untrusted(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(err);
+    while let Some(e) = source {
+        if let Some(crate::runtime::TransportError::Untrusted(_)) = e.downcast_ref() {
             return true;
         }
         source = e.source();

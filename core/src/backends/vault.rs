@@ -533,6 +533,7 @@ impl Vault {
                 let kind = match e {
                     crate::runtime::TransportError::Timeout => ErrorKind::Timeout,
                     crate::runtime::TransportError::BodyTooLarge => ErrorKind::InvalidResponse,
+                    crate::runtime::TransportError::Untrusted(_) => ErrorKind::Config,
                     _ => ErrorKind::Unavailable,
                 };
                 Error::new(kind, format!("Vault request failed: {e}"))
@@ -651,14 +652,15 @@ fn lease_gone(e: Error) -> Error {
 }
 
 /// Vault's error bodies are `{"errors": ["..."]}`; they describe the request,
-/// never a secret value.
+/// never a secret value. Anything else (a proxy's HTML page) is not echoed.
 fn status_error(status: u16, body: &[u8]) -> Error {
     let detail = serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| v.get("errors").cloned())
         .and_then(|e| serde_json::from_value::<Vec<String>>(e).ok())
         .map(|errors| errors.join("; "))
-        .unwrap_or_default();
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "no Vault error text".to_owned());
     // 401 is always about the token. 403 is ambiguous (OpenBao answers an
     // expired token with "permission denied", like a policy denial): the
     // reader settles it with lookup-self (`Vault::token_rejected`).
@@ -671,7 +673,17 @@ fn status_error(status: u16, body: &[u8]) -> Error {
         500..=599 => ErrorKind::Unavailable,
         _ => ErrorKind::InvalidResponse,
     };
-    Error::new(kind, format!("Vault answered HTTP {status}: {detail}"))
+    let hint = if kind == ErrorKind::AccessDenied {
+        // Which of the two only lookup-self can tell, and only with a login
+        // method is it worth asking (a re-login is then the cure).
+        " (the token's policy does not allow this path, or the token is invalid or expired)"
+    } else {
+        ""
+    };
+    Error::new(
+        kind,
+        format!("Vault answered HTTP {status}: {detail}{hint}"),
+    )
 }
 
 fn kv2_value(parsed: Response, now: SystemTime) -> Result<Fetched> {
