@@ -2,6 +2,9 @@
 # Every test, from a fresh clone: installs what it needs, starts moto and
 # OpenBao on free loopback ports, runs the Rust, Python, Node and WASM suites
 # against them, stops the servers, and exits non-zero if any suite failed.
+# Last, the leak canary: a random value planted in every backend and read by
+# each suite's canary test must appear nowhere in the run's output, the
+# canary tests' logs or the servers' logs (RELIABILITY.md, "Leak canary").
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO="$PWD"
@@ -20,9 +23,19 @@ ENV_FILE="$STATE/servers.env"
 mkdir -p "$STATE"
 chmod 755 "$STATE"
 .venv/bin/python tests/servers.py stop --env-file "$ENV_FILE" >/dev/null 2>&1 || true
+# Everything the suites print also goes to RUN_LOG; the canary tests write
+# what they rendered under SK_CANARY_OUT. Both are scanned at the end.
+RUN_DIR="$STATE/run"
+RUN_LOG="$RUN_DIR/output.log"
+rm -rf "$RUN_DIR"
+mkdir -p "$RUN_DIR/canary"
+export SK_CANARY_OUT="$RUN_DIR/canary"
+# A fresh canary every run; servers.py plants it (never printed).
+SK_CANARY="canary-$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(16))')"
+export SK_CANARY
 # Short AppRole token TTLs so the re-login test sees a max TTL within 40 s.
 .venv/bin/python tests/servers.py start --env-file "$ENV_FILE" --fixtures --vault-lifecycle \
-  --approle-token-ttl 10s --approle-token-max-ttl 30s
+  --approle-token-ttl 10s --approle-token-max-ttl 30s 2>&1 | tee -a "$RUN_LOG"
 trap '.venv/bin/python tests/servers.py stop --env-file "$ENV_FILE"' EXIT
 set -a
 # shellcheck disable=SC1090
@@ -30,12 +43,13 @@ set -a
 set +a
 
 failed=()
+# Runs one suite, its output to the console and RUN_LOG (pipefail: the
+# suite's status, not tee's).
 suite() {
   local name=$1
   shift
-  echo
-  echo "=== $name: $*"
-  if ! "$@"; then
+  printf '\n=== %s: %s\n' "$name" "$*" | tee -a "$RUN_LOG"
+  if ! "$@" 2>&1 | tee -a "$RUN_LOG"; then
     failed+=("$name")
   fi
 }
@@ -47,10 +61,19 @@ suite python .venv/bin/python -m pytest bindings-python/tests
 suite node bash -c 'cd bindings-node && node --test test/*.test.mjs'
 suite wasm bash -c 'cd bindings-wasm && node --test test/*.test.mjs'
 
+# The scan reads RUN_LOG, so it is not tee'd into it. --self-test first: the
+# scan must find a made-up canary planted in every form it looks for.
+echo
+echo "=== leak canary: scripts/leak_scan.py --self-test; scripts/leak_scan.py (run output, canary logs, servers' logs)"
+if ! .venv/bin/python scripts/leak_scan.py --self-test ||
+  ! .venv/bin/python scripts/leak_scan.py "$RUN_LOG" "$SK_CANARY_OUT" "$SK_STATE_DIR"; then
+  failed+=("leak canary")
+fi
+
 echo
 echo "=== done in $((SECONDS - started)) s"
 if ((${#failed[@]})); then
   echo "FAILED: ${failed[*]}"
   exit 1
 fi
-echo "all suites passed: rust, python, node, wasm"
+echo "all suites passed: rust, python, node, wasm, leak canary"

@@ -24,6 +24,14 @@ auth and a short-lived token, for the lease / renewal / revocation tests
 Binaries come from the venv this script runs under (scripts/install-deps.sh);
 override with SK_MOTO_SERVER_BIN / SK_BAO_BIN (and SK_PG_BIN_DIR for the
 PostgreSQL bin directory).  Only stdlib + boto3.
+
+--fixtures also plants the leak canary (RELIABILITY.md, "Leak canary"): one
+random value, `canary-<32 hex>`, taken from $SK_CANARY (scripts/test.sh makes a
+fresh one per run) or else generated, stored as an SSM SecureString, a Secrets
+Manager secret (plain, and as the `password` field of a JSON secret), a Vault
+KV v2 field and a 0600 file in the state dir; SK_CANARY (the value, which is
+also what `env:SK_CANARY` reads) and SK_CANARY_SSM/_ASM/_ASM_JSON/_VAULT/_ENV/
+_FILE (the references) go into the env file.  It is never printed.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import shlex
 import shutil
@@ -186,6 +195,7 @@ def free_port(also_next: bool = False) -> int:
 def child_env() -> dict[str, str]:
     # Keep a previously sourced env file from steering the servers.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
+    env.pop("SK_CANARY", None)  # the servers get the canary through their APIs only
     return env
 
 
@@ -878,8 +888,43 @@ def seed(env: dict[str, str], fixtures: bool) -> dict[str, str]:
     kv2_versioned(env, "secret", "test/versioned", [{"n": "1"}, {"n": "2"}])
     log("seeded fixtures: ssm /test/plain /test/versioned; secretsmanager test/plain-text test/binary "
         "test/staged; vault kv1/app secret/test/versioned")
+    out.update(seed_canary(env, ssm, sm))
     out["SK_FIXTURES"] = "1"
     return out
+
+
+CANARY_FORMAT = re.compile(r"canary-[0-9a-f]{32}")
+
+
+def seed_canary(env: dict[str, str], ssm, sm) -> dict[str, str]:
+    """The leak canary in every backend; returns SK_CANARY and the references.
+    Letters, digits and `-` only, so every quoting (JSON, repr, shell, URL)
+    leaves it intact and the scan finds it wherever it is copied."""
+    canary = os.environ.get("SK_CANARY") or env.get("SK_CANARY") or "canary-" + secrets.token_hex(16)
+    if not CANARY_FORMAT.fullmatch(canary):
+        raise Fail("SK_CANARY must be `canary-` and 32 lowercase hex digits")
+    creds = {"username": "leak-canary", "password": canary}
+    ssm_put(ssm, "/test/canary", canary, "SecureString")
+    asm_put(sm, "test/canary", SecretString=canary)
+    asm_put(sm, "test/canary-json", SecretString=json.dumps(creds))
+    kv2_put(env, "secret", "test/canary", creds)
+    path = Path(env["SK_STATE_DIR"]) / "canary"
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:  # no newline: file: reads the bytes as they are
+        f.write(canary)
+    os.replace(tmp, path)
+    log("seeded the leak canary (value not shown): ssm /test/canary, secretsmanager test/canary "
+        f"test/canary-json, vault secret/test/canary, env SK_CANARY, file {path}")
+    return {
+        "SK_CANARY": canary,
+        "SK_CANARY_SSM": "ssm:/test/canary",
+        "SK_CANARY_ASM": "asm:test/canary",
+        "SK_CANARY_ASM_JSON": "asm:test/canary-json#password",
+        "SK_CANARY_VAULT": "vault:secret/test/canary#password",
+        "SK_CANARY_ENV": "env:SK_CANARY",
+        "SK_CANARY_FILE": f"file:{path}",
+    }
 
 
 def write_secret_file(path: Path, text: str) -> None:

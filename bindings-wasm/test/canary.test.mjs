@@ -10,9 +10,11 @@
 // whole run's output; each runtime's proof line is what the scan requires.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { Console } from 'node:console';
 import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import util from 'node:util';
@@ -30,17 +32,26 @@ const missing = ['SK_CANARY', ...SCHEMES.map(envName)].filter((name) => !process
 if (missing.length) throw new Error(`${missing.join(', ')} unset: start the servers with tests/servers.py --fixtures`);
 const CANARY = process.env.SK_CANARY;
 const REFS = Object.fromEntries(SCHEMES.map((s) => [s, process.env[envName(s)]]));
-const TAIL = CANARY.split('-').slice(1).join('-');
-const WINDOWS = Array.from({ length: TAIL.length - WINDOW + 1 }, (_, i) => TAIL.slice(i, i + WINDOW).toLowerCase());
+
+/** leaks(text): holds any WINDOW characters of the canary's random part, in any case; mask(text): those starred out. */
+function detector(canary) {
+  const tail = canary.split('-').slice(1).join('-');
+  const windows = Array.from({ length: tail.length - WINDOW + 1 }, (_, i) => tail.slice(i, i + WINDOW).toLowerCase());
+  return {
+    leaks: (text) => windows.some((w) => text.toLowerCase().includes(w)),
+    mask: (text) => {
+      const hide = new Uint8Array(text.length);
+      for (const w of windows) {
+        // hex only: safe in a RegExp; 'i': an upper-cased copy is masked too
+        for (const m of text.matchAll(new RegExp(w, 'gi'))) hide.fill(1, m.index, m.index + WINDOW);
+      }
+      return Array.from(text, (c, i) => (hide[i] ? '*' : c)).join('');
+    },
+  };
+}
+const { leaks, mask } = detector(CANARY);
 const OUT_DIR = process.env.SK_CANARY_OUT || mkdtempSync(join(tmpdir(), 'secretkit-canary-'));
 mkdirSync(OUT_DIR, { recursive: true });
-
-const leaks = (text) => WINDOWS.some((w) => text.toLowerCase().includes(w));
-function mask(text) {
-  let masked = text.split(CANARY).join('<CANARY>');
-  for (const w of WINDOWS) masked = masked.split(w).join('<part of CANARY>');
-  return masked;
-}
 
 /** Checks a probe result and the runtime's own output; logs both; prints the proof line. */
 function verify(runtime, result, printed) {
@@ -60,14 +71,31 @@ function verify(runtime, result, printed) {
   );
 }
 
+test('the check catches copies of a made-up canary and masks them', () => {
+  const canary = 'canary-0123456789abcdef0123456789abcdef';
+  const made = detector(canary);
+  assert.ok(!made.leaks('Secret(ssm:/test/canary, <redacted>)'));
+  for (const text of [`Secret(${canary})`, canary.toUpperCase(), `… ${canary.slice(12, 26)} (truncated)`]) {
+    assert.ok(made.leaks(text), text);
+    const shown = made.mask(text);
+    assert.ok(!shown.toLowerCase().includes(canary.slice(-6)) && !shown.includes('123456'), shown);
+  }
+});
+
 test('Node: the canary never leaks from the WASM package', async (t) => {
+  // The probe's console.log/error go through a real Console (same formatting)
+  // into `printed`. Not a mock of process.stdout: the test runner reports
+  // through it, and a report swallowed during the await would be lost.
   let printed = '';
-  const capture = (chunk) => {
-    printed += String(chunk);
-    return true;
-  };
-  t.mock.method(process.stdout, 'write', capture);
-  t.mock.method(process.stderr, 'write', capture);
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      printed += chunk;
+      done();
+    },
+  });
+  const captured = new Console({ stdout: sink, stderr: sink, colorMode: false });
+  t.mock.method(console, 'log', (...args) => captured.log(...args));
+  t.mock.method(console, 'error', (...args) => captured.error(...args));
   let result;
   try {
     result = await probe(lib, lib.serverConfig(), CANARY, REFS, util.inspect);
