@@ -60,8 +60,9 @@ raw_before="$(stat -c %s "$pkg/secretkit_wasm_bg.wasm")"
   --enable-sign-ext --enable-call-indirect-overlong \
   "$pkg/secretkit_wasm_bg.wasm" -o "$pkg/secretkit_wasm_bg.wasm"
 
-# The idiomatic layer, entries and package.json.
+# The idiomatic layer, entries and package.json; the license and README.
 cp "$here"/js/{api.mjs,index.mjs,workerd.mjs,index.d.ts,package.json} "$pkg/"
+cp "$root/LICENSE" "$here/README.md" "$pkg/"
 
 # 5. Sizes.
 raw="$(stat -c %s "$pkg/secretkit_wasm_bg.wasm")"
