@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Install the Python-side test dependencies into $REPO/.venv.
+# First step of scripts/test.sh and scripts/demo.sh. Checks the toolchains
+# they need (Rust, Node, Python with venv) and names whatever is missing or
+# too old, then installs the Python-side test dependencies into $REPO/.venv.
 # Idempotent: pip runs only when the requirement list changed since the last
 # successful install (stamp file holds its hash) or the venv is missing.
 set -euo pipefail
@@ -18,6 +20,66 @@ REQS=(
   "gunicorn>=22,<24"
   "mypy>=2.4,<3"
 )
+
+# --- Toolchains (README, "Two commands"). The minimum versions:
+#   Rust 1.94.1: the AWS SDK crates in Cargo.lock declare it (cargo refuses an
+#     older rustc); the workspace's rust-version says the same. rustup adds
+#     the wasm32-unknown-unknown target (scripts/build-bindings.sh).
+#   Node 20: the packages' engines; npm installs the JS dependencies.
+#   Python 3.10: the wheel's abi3 floor (pyproject requires-python), with
+#     venv and ensurepip (Debian: python3-venv) to make $REPO/.venv.
+RUST_MIN=1.94.1
+NODE_MIN=20.0.0
+PY_MIN=3.10.0
+
+# true if version $2 >= $1
+at_least() { [[ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1)" == "$1" ]]; }
+
+missing=()
+absent=""
+for tool in cargo rustc; do
+  command -v "$tool" >/dev/null || absent+="${absent:+ and }$tool"
+done
+if [[ -n "$absent" ]]; then
+  if [[ -x "$HOME/.cargo/bin/cargo" ]]; then
+    missing+=("Rust: $absent in ~/.cargo/bin but not on PATH (run: . \"\$HOME/.cargo/env\")")
+  else
+    missing+=("Rust >= $RUST_MIN: no $absent on PATH (install with rustup: https://rustup.rs)")
+  fi
+fi
+if command -v rustc >/dev/null; then
+  have="$(rustc --version | awk '{print $2}')"
+  at_least "$RUST_MIN" "${have%%-*}" ||
+    missing+=("Rust >= $RUST_MIN: rustc is $have (rustup update stable)")
+  if ! command -v rustup >/dev/null && ! command -v "$HOME/.cargo/bin/rustup" >/dev/null &&
+    [[ ! -d "$(rustc --print sysroot)/lib/rustlib/wasm32-unknown-unknown" ]]; then
+    missing+=("rustup (to add the wasm32-unknown-unknown target), or that target installed")
+  fi
+fi
+if ! command -v node >/dev/null; then
+  missing+=("Node >= ${NODE_MIN%%.*}: no node on PATH")
+else
+  have="$(node --version)"
+  at_least "$NODE_MIN" "${have#v}" || missing+=("Node >= ${NODE_MIN%%.*}: node is $have")
+fi
+command -v npm >/dev/null || missing+=("npm (comes with Node): no npm on PATH")
+if ! command -v "$PY" >/dev/null; then
+  missing+=("Python >= ${PY_MIN%.*} with venv: no $PY on PATH (Debian: apt-get install python3 python3-venv)")
+else
+  have="$("$PY" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')"
+  if ! at_least "$PY_MIN" "$have"; then
+    missing+=("Python >= ${PY_MIN%.*}: $PY is $have (set PYTHON=/path/to/python3.10+ to use another)")
+  elif ! "$PY" -c 'import ensurepip, venv' 2>/dev/null; then
+    missing+=("Python's venv for $PY $have: ensurepip missing (Debian: apt-get install python3-venv)")
+  fi
+fi
+if ((${#missing[@]})); then
+  {
+    echo "install-deps: missing toolchains (README, \"Two commands\"):"
+    printf '  - %s\n' "${missing[@]}"
+  } >&2
+  exit 1
+fi
 
 hash_reqs() {
   { printf '%s\n' "${REQS[@]}"; "$VENV/bin/python" -c 'import sys; print(sys.version)'; } \
