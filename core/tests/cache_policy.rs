@@ -5,10 +5,10 @@
 #![allow(clippy::unwrap_used)] // tests and benches fail loudly by design
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use secretkit::{Client, ClientSettings, ErrorKind, Event, EventKind, ManualClock};
+use secretkit::{Client, ClientSettings, ErrorKind, EventKind, ManualClock};
 
 mod common;
 use common::*;
@@ -33,22 +33,6 @@ fn knobbed() -> (Arc<ScriptedVault>, Arc<Knobs>) {
         kv2(&format!(r#"{{"v":"{v}"}}"#), v)
     });
     (vault, knobs)
-}
-
-fn recorder(client: &Client) -> Arc<Mutex<Vec<Event>>> {
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let sink = events.clone();
-    client.subscribe(move |e| sink.lock().unwrap().push(e.clone()));
-    events
-}
-
-fn count(events: &Mutex<Vec<Event>>, kind: EventKind) -> usize {
-    events
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|e| e.kind == kind)
-        .count()
 }
 
 /// Let spawned background refreshes run (they finish in a few polls: the

@@ -11,6 +11,9 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+mod common;
+use common::{recorder, var};
+
 use std::fmt::Debug;
 use std::io::Write;
 use std::path::PathBuf;
@@ -22,12 +25,6 @@ use secretkit::{Client, ClientSettings, Event, EventKind, VaultSettings};
 const SCHEMES: [&str; 6] = ["ssm", "asm", "asm-json", "vault", "env", "file"];
 /// As scripts/leak_scan.py: any 12 characters of the random part count.
 const WINDOW: usize = 12;
-
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: start the servers with tests/servers.py --fixtures (scripts/test.sh does)")
-    })
-}
 
 struct Outputs {
     windows: Vec<String>,
@@ -193,13 +190,6 @@ fn failing(refs: &[(&str, String)]) -> Vec<(&'static str, String)> {
         ("wrong SSM version", format!("{}:99", r("ssm"))),
         ("invalid reference", format!("{}?ttl=forever", r("ssm"))),
     ]
-}
-
-fn recorder(client: &Client) -> Arc<Mutex<Vec<Event>>> {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = seen.clone();
-    client.subscribe(move |e| sink.lock().unwrap().push(e.clone()));
-    seen
 }
 
 /// The check itself: a made-up canary in each form is caught, and the

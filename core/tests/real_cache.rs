@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used)] // tests and benches fail loudly by design
 
+mod common;
+use common::{aws_settings, recorder, var};
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,17 +14,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use secretkit::runtime::native::{ReqwestTransport, TokioClock};
 use secretkit::{
-    AwsSettings, BoxFuture, Client, ClientSettings, Event, EventKind, Runtime, SdkHttp, Transport,
-    TransportError, VaultSettings,
+    BoxFuture, Client, ClientSettings, EventKind, Runtime, SdkHttp, Transport, TransportError,
+    VaultSettings,
 };
-
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: run these tests through scripts/test.sh, which starts the servers"
-        )
-    })
-}
 
 /// Counts requests by operation: the `X-Amz-Target` header for AWS JSON APIs,
 /// the URL path for Vault.
@@ -75,16 +70,6 @@ impl Transport for Counting {
     }
 }
 
-fn aws_settings(endpoint: String) -> AwsSettings {
-    AwsSettings {
-        region: var("AWS_REGION"),
-        access_key_id: var("AWS_ACCESS_KEY_ID"),
-        secret_access_key: var("AWS_SECRET_ACCESS_KEY"),
-        session_token: None,
-        endpoint: Some(endpoint),
-    }
-}
-
 async fn counted_client(transport: Arc<Counting>, settings: ClientSettings) -> Client {
     Client::builder()
         .runtime(Runtime {
@@ -127,13 +112,6 @@ async fn put_parameter(ssm: &aws_sdk_ssm::Client, name: &str, value: &str) {
         .send()
         .await
         .unwrap();
-}
-
-fn recorder(client: &Client) -> Arc<Mutex<Vec<Event>>> {
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let sink = events.clone();
-    client.subscribe(move |e| sink.lock().unwrap().push(e.clone()));
-    events
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

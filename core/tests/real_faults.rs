@@ -10,30 +10,25 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+mod common;
+use common::{aws_settings, count, recorder, var};
+
 #[path = "faults/openbao.rs"]
 mod openbao;
 #[path = "faults/proxy.rs"]
 mod proxy;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openbao::{vault_api, Bao, BAO_TOKEN};
 use proxy::{Fault, Proxy, Recorder, ALWAYS};
 use secretkit::runtime::native::ReqwestTransport;
 use secretkit::{
-    AwsSettings, Client, ClientSettings, Error, ErrorKind, Event, EventKind, ManualClock, Runtime,
-    TlsSettings, VaultAuth, VaultSettings,
+    Client, ClientSettings, Error, ErrorKind, EventKind, ManualClock, Runtime, TlsSettings,
+    VaultAuth, VaultSettings,
 };
-
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: run these tests through scripts/test.sh, which starts the servers"
-        )
-    })
-}
 
 // The fixtures tests/servers.py seeds (tests/fixtures.md).
 const SSM: &str = "ssm:/prod/myapp/db-password";
@@ -65,16 +60,6 @@ fn settings() -> ClientSettings {
         retry_max: Duration::from_secs(2),
         read_attempts: 3,
         ..ClientSettings::default()
-    }
-}
-
-fn aws_settings(endpoint: String) -> AwsSettings {
-    AwsSettings {
-        region: var("AWS_REGION"),
-        access_key_id: var("AWS_ACCESS_KEY_ID"),
-        secret_access_key: var("AWS_SECRET_ACCESS_KEY"),
-        session_token: None,
-        endpoint: Some(endpoint),
     }
 }
 
@@ -134,22 +119,6 @@ async fn failure(c: &Client, reference: &str) -> Error {
         assert!(!err.to_string().contains(secret), "{err}");
     }
     err
-}
-
-fn recorder(c: &Client) -> Arc<Mutex<Vec<Event>>> {
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let sink = events.clone();
-    c.subscribe(move |e| sink.lock().unwrap().push(e.clone()));
-    events
-}
-
-fn count(events: &Mutex<Vec<Event>>, kind: EventKind) -> usize {
-    events
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|e| e.kind == kind)
-        .count()
 }
 
 /// Poll `done` (bounded) until it holds.

@@ -5,17 +5,12 @@
 
 #![allow(clippy::unwrap_used)] // tests and benches fail loudly by design
 
+mod common;
+use common::var;
+
 use std::time::{Duration, Instant};
 
 use secretkit::{AwsSettings, Client, ClientSettings, ErrorKind, VaultSettings};
-
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: run these tests through scripts/test.sh, which starts the servers"
-        )
-    })
-}
 
 async fn from_env() -> Client {
     var("AWS_ENDPOINT_URL");

@@ -7,19 +7,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+use common::{count, var};
+
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use secretkit::{Client, ClientSettings, Event, EventKind, SecretSource, VaultAuth, VaultSettings};
-
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: run through scripts/test.sh (servers.py start --vault-lifecycle)"
-        )
-    })
-}
 
 fn creds_ref() -> String {
     format!("vault:database/creds/{}", var("SK_VAULT_DB_ROLE"))
@@ -97,15 +92,6 @@ async fn creds(client: &Client) -> (String, String) {
         user.reveal().unwrap().to_owned(),
         pass.reveal().unwrap().to_owned(),
     )
-}
-
-fn count(events: &Mutex<Vec<Event>>, kind: EventKind) -> usize {
-    events
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|e| e.kind == kind)
-        .count()
 }
 
 async fn wait_for(events: &Mutex<Vec<Event>>, kind: EventKind, n: usize, limit: Duration) {

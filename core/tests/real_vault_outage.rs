@@ -5,19 +5,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+use common::var;
+
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use secretkit::{Client, ClientSettings, Event, EventKind, VaultSettings};
-
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: run through scripts/test.sh (servers.py start --vault-lifecycle)"
-        )
-    })
-}
 
 fn signal(sig: &str) {
     let ok = Command::new("kill")

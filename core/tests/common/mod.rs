@@ -1,5 +1,6 @@
-//! A scripted Vault transport for deterministic client tests: it answers the
-//! KV v2 mount preflight itself, counts data reads, and can hold reads at a gate.
+//! Shared test helpers: a scripted Vault transport for deterministic client
+//! tests (it answers the KV v2 mount preflight itself, counts data reads, and
+//! can hold reads at a gate), and the helpers of the real-server tests.
 
 #![allow(clippy::unwrap_used)] // tests and benches fail loudly by design
 #![allow(dead_code)]
@@ -135,4 +136,43 @@ impl ScriptedVault {
     pub fn open_gate(&self) {
         *self.gate.lock().unwrap() = None;
     }
+}
+
+// Shared by the tests against the real servers that scripts/test.sh starts.
+
+/// A variable `tests/servers.py` writes into the env file the suites source.
+pub fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run through scripts/test.sh, or source the env file of `tests/servers.py start --fixtures --vault-lifecycle`")
+    })
+}
+
+/// moto's credentials from the environment, with `endpoint` (moto itself or
+/// a proxy in front of it).
+pub fn aws_settings(endpoint: String) -> secretkit::AwsSettings {
+    secretkit::AwsSettings {
+        region: var("AWS_REGION"),
+        access_key_id: var("AWS_ACCESS_KEY_ID"),
+        secret_access_key: var("AWS_SECRET_ACCESS_KEY"),
+        session_token: None,
+        endpoint: Some(endpoint),
+    }
+}
+
+/// Every event the client emits, kept in order.
+pub fn recorder(client: &Client) -> Arc<Mutex<Vec<secretkit::Event>>> {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    client.subscribe(move |e| sink.lock().unwrap().push(e.clone()));
+    events
+}
+
+/// How many of the recorded events are of `kind`.
+pub fn count(events: &Mutex<Vec<secretkit::Event>>, kind: secretkit::EventKind) -> usize {
+    events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == kind)
+        .count()
 }
