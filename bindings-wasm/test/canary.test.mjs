@@ -121,29 +121,6 @@ test('Deno: the canary never leaks from the WASM package', () => {
   assert.ok(!leaks(printed));
 });
 
-function capnpConfig(port) {
-  const esm = (name) => `(name = "${name}", esModule = embed "${name}")`;
-  return `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .worker),
-    (name = "loopback", network = (allow = ["local"])),
-  ],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
-const worker :Workerd.Worker = (
-  compatibilityDate = "2025-01-01",
-  globalOutbound = "loopback",
-  modules = [
-    ${esm('worker.mjs')},
-    ${esm('probe.mjs')},
-    (name = "config.json", json = embed "config.json"),
-    ${['workerd.mjs', 'api.mjs', 'secretkit_wasm.js'].map((m) => esm(`pkg/${m}`)).join(',\n    ')},
-    (name = "pkg/secretkit_wasm_bg.wasm", wasm = embed "pkg/secretkit_wasm_bg.wasm"),
-  ],
-);
-`;
-}
 
 test('workerd: the canary never leaks from the WASM package', async () => {
   const workerd = bin('workerd');
@@ -157,7 +134,7 @@ test('workerd: the canary never leaks from the WASM package', async () => {
     cpSync(join(here, 'canary', 'probe.mjs'), join(dir, 'probe.mjs'));
     cpSync(join(here, '..', 'pkg'), join(dir, 'pkg'), { recursive: true });
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ config: lib.serverConfig(), canary: CANARY, refs: REFS }));
-    writeFileSync(join(dir, 'config.capnp'), capnpConfig(port));
+    writeFileSync(join(dir, 'config.capnp'), lib.workerdConfig(port, ['probe.mjs']));
     child = spawn(workerd, ['serve', '--verbose', join(dir, 'config.capnp')], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (d) => (printed += d));
     child.stderr.on('data', (d) => (printed += d));

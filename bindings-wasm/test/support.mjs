@@ -133,3 +133,29 @@ export async function withServer(createServer, fn) {
     await new Promise((resolve) => server.close(resolve));
   }
 }
+
+// workerd's default outbound network allows public addresses only; the local
+// servers need a network service that allows "local" (loopback). The worker
+// is test/workerd/worker.mjs (or another `worker.mjs` copied next to the
+// config), plus `modules` of its own, config.json and the built package.
+export function workerdConfig(port, modules = []) {
+  const esm = (name) => `(name = "${name}", esModule = embed "${name}")`;
+  const pkg = ['workerd.mjs', 'api.mjs', 'secretkit_wasm.js'].map((m) => esm(`pkg/${m}`));
+  return `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .worker),
+    (name = "loopback", network = (allow = ["local"])),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+);
+const worker :Workerd.Worker = (
+  compatibilityDate = "2025-01-01",
+  globalOutbound = "loopback",
+  modules = [
+    ${[esm('worker.mjs'), ...modules.map(esm), '(name = "config.json", json = embed "config.json")', ...pkg].join(',\n    ')},
+    (name = "pkg/secretkit_wasm_bg.wasm", wasm = embed "pkg/secretkit_wasm_bg.wasm"),
+  ],
+);
+`;
+}

@@ -9,36 +9,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { closedPort, serverConfig, sleep, vectors } from './support.mjs';
+import { closedPort, serverConfig, sleep, vectors, workerdConfig } from './support.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const workerd = join(here, '..', 'node_modules', '.bin', 'workerd');
-const PKG_MODULES = ['workerd.mjs', 'api.mjs', 'secretkit_wasm.js'];
 
-// workerd's default outbound network allows public addresses only; the local
-// servers need a network service that allows "local" (loopback).
-function capnpConfig(port) {
-  const esm = (name) => `(name = "${name}", esModule = embed "${name}")`;
-  return `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .worker),
-    (name = "loopback", network = (allow = ["local"])),
-  ],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
-const worker :Workerd.Worker = (
-  compatibilityDate = "2025-01-01",
-  globalOutbound = "loopback",
-  modules = [
-    ${esm('worker.mjs')},
-    (name = "config.json", json = embed "config.json"),
-    ${PKG_MODULES.map((m) => esm(`pkg/${m}`)).join(',\n    ')},
-    (name = "pkg/secretkit_wasm_bg.wasm", wasm = embed "pkg/secretkit_wasm_bg.wasm"),
-  ],
-);
-`;
-}
 
 async function fetchWhenUp(url, child, deadline, log) {
   for (;;) {
@@ -68,7 +43,7 @@ test('in workerd: a module-scope client reads the examples and refreshes ahead u
     cpSync(join(here, 'workerd', 'worker.mjs'), join(dir, 'worker.mjs'));
     cpSync(join(here, '..', 'pkg'), join(dir, 'pkg'), { recursive: true });
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-    writeFileSync(join(dir, 'config.capnp'), capnpConfig(port));
+    writeFileSync(join(dir, 'config.capnp'), workerdConfig(port));
     child = spawn(workerd, ['serve', join(dir, 'config.capnp')], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (d) => (log += d));
     child.stderr.on('data', (d) => (log += d));
