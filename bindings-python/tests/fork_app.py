@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
-from typing import Any, Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from secretkit import Client
 
@@ -42,5 +42,6 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
         ok = False
     data = json.dumps(body).encode()
     status = "200 OK" if ok else "500 Internal Server Error"
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    start_response(status, headers)
     return [data]

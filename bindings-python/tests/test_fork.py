@@ -54,7 +54,9 @@ def _run_child(conn: Any, target: Callable[..., Any], args: tuple[Any, ...]) -> 
         raise
 
 
-def forked(target: Callable[..., Any], *arg_lists: tuple[Any, ...], timeout: float = 60) -> list[Any]:
+def forked(
+    target: Callable[..., Any], *arg_lists: tuple[Any, ...], timeout: float = 60
+) -> list[Any]:
     """Run `target(*args)` in one forked child per entry of `arg_lists`, all
     at once; their return values, in order. A child that raises, exits
     non-zero or is still running after `timeout` seconds fails the test."""
@@ -169,7 +171,8 @@ def test_forked_children_read_cached_and_uncached_secrets(
 def test_child_forked_while_a_read_is_in_flight(servers: dict[str, str], silent_port: int) -> None:
     # One client whose AWS endpoint never answers (its Vault is real), and
     # a read on it under way in a thread when the process forks.
-    stuck = Client(aws=aws(servers, f"http://127.0.0.1:{silent_port}"), vault=vault(servers), timeout=1)
+    silent = f"http://127.0.0.1:{silent_port}"
+    stuck = Client(aws=aws(servers, silent), vault=vault(servers), timeout=1)
     real = Client.from_env()
     assert real.get(SSM_PASSWORD).reveal() == DB_PASSWORD
     outcome: dict[str, Any] = {}
@@ -248,8 +251,16 @@ def role_exists(env: dict[str, str], username: str) -> bool:
     assert re.fullmatch(r"[\w-]+", username)  # safe to quote below
     done = subprocess.run(
         [
-            "psql", "-h", env["SK_PG_HOST"], "-p", env["SK_PG_PORT"], "-d", env["SK_PG_DB"],
-            "-U", env["SK_PG_ADMIN_USER"], "-tAc",
+            "psql",
+            "-h",
+            env["SK_PG_HOST"],
+            "-p",
+            env["SK_PG_PORT"],
+            "-d",
+            env["SK_PG_DB"],
+            "-U",
+            env["SK_PG_ADMIN_USER"],
+            "-tAc",
             f"select count(*) from pg_roles where rolname = '{username}'",
         ],
         env={**os.environ, "PGPASSWORD": env["SK_PG_ADMIN_PASSWORD"], "PGCONNECT_TIMEOUT": "5"},

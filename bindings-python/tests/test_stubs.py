@@ -50,4 +50,5 @@ def test_class_members_match() -> None:
         declared = {n.name for n in node.body if isinstance(n, ast.FunctionDef)}
         own = {n for n, v in vars(runtime).items() if callable(v) or inspect.isdatadescriptor(v)}
         expected = public(own) | {n for n in own if n in declared}
-        assert declared - {"__init__"} == expected - {"__new__", "__init__"}, node.name
+        # pyo3 constructs in __new__; the stub says so too where it declares one.
+        assert declared - {"__new__"} == expected - {"__new__", "__init__"}, node.name

@@ -202,12 +202,12 @@ class DbCredentials:
 
 @final
 class Client:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         aws: AwsConfig | None = None,
         vault: VaultConfig | None = None,
         **options: Unpack[Options],
-    ) -> None: ...
+    ) -> Client: ...
     @staticmethod
     def from_env(**options: Unpack[Options]) -> Client: ...
     def get(self, reference: str) -> Secret: ...
