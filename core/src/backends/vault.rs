@@ -227,7 +227,7 @@ impl Vault {
             .request(http::Method::GET, &url_path, None)
             .await?
             .ok_or_else(|| Error::not_found("no secret at this path"))?;
-        let parsed: Result<Response> = serde_json::from_slice(&response)
+        let parsed: Result<Response> = parse_response(&response)
             .map_err(|_| Error::invalid_response("Vault answered with malformed JSON"));
         wipe(response);
         let parsed = parsed?;
@@ -258,11 +258,14 @@ impl Vault {
             Err(e) if e.kind() == ErrorKind::AccessDenied => return Ok(None),
             Err(e) => return Err(e),
         };
-        let parsed: Response = serde_json::from_slice(&body).map_err(|_| {
+        let parsed: Response = parse_response(&body).map_err(|_| {
             Error::invalid_response("Vault answered the mount preflight with malformed JSON")
         })?;
         let Some(mount) = parsed
             .data
+            // An object only: an array would fill the fields by position
+            // (see `parse_response`).
+            .filter(Value::is_object)
             .and_then(|d| serde_json::from_value::<MountData>(d).ok())
         else {
             return Ok(None);
@@ -469,7 +472,7 @@ impl Vault {
             .await
             .map_err(lease_gone)?
             .ok_or_else(|| Error::new(ErrorKind::LeaseExpired, "lease not found"))?;
-        let parsed: Response = serde_json::from_slice(&answer).map_err(|_| {
+        let parsed: Response = parse_response(&answer).map_err(|_| {
             Error::invalid_response("Vault answered the renewal with malformed JSON")
         })?;
         Ok(Renewal {
@@ -635,6 +638,21 @@ fn info_of(state: &TokenState) -> TokenInfo {
     }
 }
 
+/// A Vault answer body as a `Response`: a JSON object only. serde's derived
+/// `Deserialize` also takes a JSON array, filling the fields by position
+/// (`[data, lease_id, lease_duration, renewable]`), so an answer like
+/// `[{}, "<any text>"]` made its second element, whatever it held, the lease
+/// id, which events (`expired`, `renewed`, `rotated`), renewals and
+/// revocations then carried (fuzz finding 9, FUZZING.md). Vault never
+/// answers with an array; refuse one (`invalid_response`, as any malformed
+/// answer) before serde sees it.
+fn parse_response(body: &[u8]) -> serde_json::Result<Response> {
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(serde::de::Error::custom("a Vault answer is a JSON object"));
+    }
+    serde_json::from_slice(body)
+}
+
 fn parse_json(body: &[u8]) -> Result<Value> {
     serde_json::from_slice(body)
         .map_err(|_| Error::invalid_response("Vault answered with malformed JSON"))
@@ -739,4 +757,103 @@ fn logical_value(parsed: Response, now: SystemTime) -> Result<Fetched> {
     Ok(Fetched::new(value, None, now)
         .with_lease(lease)
         .with_ttl_hint(ttl_hint.map(Duration::from_secs)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::{BoxFuture, ManualClock, Transport, TransportError};
+
+    /// Answers by request path (404 otherwise) and records the paths asked.
+    struct Script {
+        answers: Vec<(&'static str, &'static str)>,
+        asked: Mutex<Vec<String>>,
+    }
+
+    impl Transport for Script {
+        fn send(
+            &self,
+            request: http::Request<Bytes>,
+        ) -> BoxFuture<'static, std::result::Result<http::Response<Bytes>, TransportError>>
+        {
+            let path = request.uri().path().to_owned();
+            let answer = self.answers.iter().find(|(p, _)| *p == path);
+            let (status, body) = answer.map_or((404, r#"{"errors":[]}"#), |(_, b)| (200, *b));
+            self.asked.lock().unwrap().push(path);
+            let reply = http::Response::builder()
+                .status(status)
+                .body(Bytes::from_static(body.as_bytes()))
+                .map_err(|e| TransportError::Io(e.to_string()));
+            Box::pin(async move { reply })
+        }
+    }
+
+    fn vault(answers: Vec<(&'static str, &'static str)>) -> (Vault, Arc<Script>) {
+        let script = Arc::new(Script {
+            answers,
+            asked: Mutex::default(),
+        });
+        let rt = Runtime {
+            transport: script.clone(),
+            clock: ManualClock::new(),
+        };
+        let settings = VaultSettings {
+            address: "http://127.0.0.1:8200".into(),
+            token: "t".into(),
+            ..VaultSettings::default()
+        };
+        let vault = Vault::new(settings, VaultAuth::Token, rt, Duration::from_secs(5)).unwrap();
+        (vault, script)
+    }
+
+    fn read(vault: &Vault, reference: &str) -> Result<Fetched> {
+        let r = Reference::parse(reference).unwrap();
+        futures::executor::block_on(vault.read(&r, SystemTime::UNIX_EPOCH))
+    }
+
+    /// Fuzz finding 9: serde's derived `Deserialize` read a JSON array as the
+    /// response's fields by position, so the second element — here a copy of
+    /// the secret — became the lease id that `expired`, `renewed` and
+    /// `rotated` events carry. Vault answers objects only.
+    #[test]
+    fn an_array_is_not_a_vault_answer() {
+        let leased = (
+            "/v1/database/creds/ro",
+            r#"[{"password":"hunter2"},"hunter2",3600,true]"#,
+        );
+        let (v, _) = vault(vec![leased]);
+        let e = read(&v, "vault:database/creds/ro").err().map(|e| e.kind());
+        assert_eq!(e, Some(ErrorKind::InvalidResponse));
+
+        // A renewal answered with an array is refused too, not taken as 3600 s.
+        let (v, _) = vault(vec![("/v1/sys/leases/renew", r#"[null,"x",3600,true]"#)]);
+        let renewal = futures::executor::block_on(v.renew_lease("l", Duration::from_secs(60)));
+        let e = renewal.err().map(|e| e.kind());
+        assert_eq!(e, Some(ErrorKind::InvalidResponse));
+
+        // A preflight whose `data` is an array names no mount: a logical read
+        // (not `secret/data/app`, as `["secret/","kv",{"version":"2"}]` made it).
+        let (v, script) = vault(vec![
+            (
+                "/v1/sys/internal/ui/mounts/secret/app",
+                r#"{"data":["secret/","kv",{"version":"2"}]}"#,
+            ),
+            ("/v1/secret/app", r#"{"data":{"password":"hunter2"}}"#),
+        ]);
+        assert!(read(&v, "vault:secret/app").is_ok());
+        let asked = script.asked.lock().unwrap().clone();
+        assert_eq!(asked.last().map(String::as_str), Some("/v1/secret/app"));
+
+        // The same answer as an object (leading whitespace allowed) is a lease.
+        let leased = (
+            "/v1/database/creds/ro",
+            " \n{\"data\":{\"password\":\"hunter2\"},\"lease_id\":\"database/creds/ro/1\",\
+             \"lease_duration\":3600,\"renewable\":true}",
+        );
+        let (v, _) = vault(vec![leased]);
+        let fetched = read(&v, "vault:database/creds/ro").unwrap();
+        let lease = fetched.lease.clone().unwrap();
+        assert_eq!(lease.id, "database/creds/ro/1");
+        assert_eq!(lease.duration_secs, 3600);
+    }
 }
