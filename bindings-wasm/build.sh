@@ -61,7 +61,7 @@ raw_before="$(stat -c %s "$pkg/secretkit_wasm_bg.wasm")"
   "$pkg/secretkit_wasm_bg.wasm" -o "$pkg/secretkit_wasm_bg.wasm"
 
 # The idiomatic layer, entries and package.json; the license and README.
-cp "$here"/js/{api.mjs,index.mjs,workerd.mjs,index.d.ts,package.json} "$pkg/"
+cp "$here"/js/{api.mjs,index.mjs,workerd.mjs,browser.mjs,index.d.ts,package.json,jsr.json} "$pkg/"
 cp "$root/LICENSE" "$here/README.md" "$pkg/"
 
 # 5. Sizes.

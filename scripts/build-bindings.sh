@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the three bindings from this checkout:
-#   Python  wheel (maturin, release) installed into .venv
+#   Python  wheel (maturin, release) in target/wheels-host/, installed into .venv
 #   Node    the napi addon inside bindings-node/ (examples link it by file:)
 #   WASM    bindings-wasm/pkg/ (wasm-bindgen --target web, wasm-opt -Oz)
 # All three share one cargo target dir, so the core's dependencies build once
@@ -21,9 +21,14 @@ rustup target add wasm32-unknown-unknown >/dev/null 2>&1 ||
 # of the AWS SDK and tokio instead of two: minutes of CI on 2 cores).
 host=$(rustc -vV | sed -n 's/^host: //p')
 
-step "python wheel → .venv"
-CARGO_BUILD_TARGET="$host" .venv/bin/python -m pip install --quiet --disable-pip-version-check \
-  --force-reinstall --no-deps ./bindings-python
+# The wheel is kept in target/wheels-host/: scripts/package.sh --host
+# publishes that same file to the install tests' private registry.
+step "python wheel → target/wheels-host/, installed into .venv"
+rm -rf "$CARGO_TARGET_DIR/wheels-host"
+.venv/bin/maturin build --quiet --release --target "$host" -m bindings-python/Cargo.toml \
+  -o "$CARGO_TARGET_DIR/wheels-host"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps \
+  "$CARGO_TARGET_DIR"/wheels-host/secretkit-*.whl
 
 step "node addon → bindings-node/"
 (cd bindings-node && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)

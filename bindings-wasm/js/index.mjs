@@ -1,3 +1,4 @@
+// @ts-self-types="./index.d.ts"
 // Entry for Node and Deno: load the .wasm that sits next to this file, then
 // export the API. (workerd imports workerd.mjs instead: it has no file system
 // and compiles .wasm modules ahead of time.)

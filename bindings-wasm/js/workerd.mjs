@@ -1,3 +1,4 @@
+// @ts-self-types="./index.d.ts"
 // Entry for Cloudflare workerd (the `workerd` export condition, which
 // wrangler uses): the runtime hands us the .wasm as a compiled
 // WebAssembly.Module, so initialise synchronously at import time.

@@ -32,9 +32,11 @@ const CACHE_KEYS = ['ssm:/prod/myapp/db-password', 'asm:prod/myapp/db-credential
 
 test('in workerd: a module-scope client reads the examples and refreshes ahead under waitUntil', async () => {
   assert.ok(existsSync(workerd), 'workerd missing: run `npm ci` in bindings-wasm');
-  // defaultTtl 1 s, refresh from 0.5 s: the second round of reads, 0.6 s
+  // defaultTtl 4 s, refresh from 2 s: the second round of reads, 2.1 s
   // later, is answered from the cache and starts three background refreshes.
-  const config = { ...serverConfig(), defaultTtl: 1, refreshAhead: 0.5, ttlJitter: 0 };
+  // (A 1 s TTL expired before the second round on a loaded machine: the
+  // margin to expiry is now 1.9 s.)
+  const config = { ...serverConfig(), defaultTtl: 4, refreshAhead: 0.5, ttlJitter: 0 };
   const dir = mkdtempSync(join(tmpdir(), 'secretkit-workerd-'));
   const port = await closedPort();
   let log = '';
@@ -61,7 +63,7 @@ test('in workerd: a module-scope client reads the examples and refreshes ahead u
     }
     assert.deepEqual(first.error, { isSecretkitError: true, code: 'NOT_FOUND', reference: 'ssm:/prod/myapp/missing' });
 
-    await sleep(600);
+    await sleep(2100);
     const second = await getJson('/');
     assert.deepEqual(second.fetchedAt, first.fetchedAt, 'answered from the cache');
 
