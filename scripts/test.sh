@@ -15,6 +15,10 @@ started=$SECONDS
 scripts/install-deps.sh
 scripts/install-postgres.sh
 scripts/build-bindings.sh
+# This machine's release artifacts, from the builds above, for the install
+# tests (their own dir: a developer's dist/ from scripts/package.sh stays).
+export SK_DIST="$CARGO_TARGET_DIR/dist-host"
+scripts/package.sh --host
 
 # PostgreSQL runs as the postgres user, which may not reach a clone under
 # /root: keep the servers' state under /tmp, one directory per checkout.
@@ -60,6 +64,9 @@ suite rust cargo test -p secretkit -- --show-output
 suite python .venv/bin/python -m pytest bindings-python/tests
 suite node bash -c 'cd bindings-node && node --test test/*.test.mjs'
 suite wasm bash -c 'cd bindings-wasm && node --test test/*.test.mjs'
+# Installed by name from a private PyPI and npm registry, as an unprivileged
+# user with no Rust toolchain (tests/install/run.sh).
+suite install bash tests/install/run.sh
 
 # The scan reads RUN_LOG, so it is not tee'd into it. --self-test first: the
 # scan must find a made-up canary planted in every form it looks for.
@@ -76,4 +83,4 @@ if ((${#failed[@]})); then
   echo "FAILED: ${failed[*]}"
   exit 1
 fi
-echo "all suites passed: rust, python, node, wasm, leak canary"
+echo "all suites passed: rust, python, node, wasm, install, leak canary"
