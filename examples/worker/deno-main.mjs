@@ -25,5 +25,7 @@ Deno.serve(
     port: Number(Deno.env.get('PORT') ?? 8000),
     onListen: ({ hostname, port }) => console.log(`worker (deno) listening on http://${hostname}:${port}`),
   },
-  (request) => worker.fetch(request, env),
+  // Deno keeps running background work by itself; the worker's
+  // ctx.waitUntil has nothing to do here.
+  (request) => worker.fetch(request, env, { waitUntil() {} }),
 );

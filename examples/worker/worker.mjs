@@ -92,14 +92,22 @@ function json(body, status = 200) {
 }
 
 export default {
-  async fetch(request, env) {
+  async fetch(request, env, ctx) {
     const { pathname } = new URL(request.url);
     if (pathname === '/health') return json({ status: 'ok' });
     if (pathname !== '/secrets') return json({ error: 'not found' }, 404);
     const c = clientFor(env);
-    const withFingerprint = env.SECRETKIT_EXAMPLE_FINGERPRINTS === '1';
-    const secrets = await Promise.all(REFERENCES.map((r) => read(c, r, withFingerprint)));
-    const ok = secrets.every((s) => !s.error);
-    return json({ app: env.SECRETKIT_EXAMPLE_RUNTIME ?? 'worker', secrets }, ok ? 200 : 502);
+    try {
+      const withFingerprint = env.SECRETKIT_EXAMPLE_FINGERPRINTS === '1';
+      const secrets = await Promise.all(REFERENCES.map((r) => read(c, r, withFingerprint)));
+      const ok = secrets.every((s) => !s.error);
+      return json({ app: env.SECRETKIT_EXAMPLE_RUNTIME ?? 'worker', secrets }, ok ? 200 : 502);
+    } finally {
+      // On every request: a read past refreshAhead refreshes in the
+      // background, and workerd cancels work the request does not wait for;
+      // a cancelled refresh would make a later read of that entry hang
+      // (bindings-wasm/README.md, "Refresh ahead on the edge").
+      ctx.waitUntil(c.backgroundWork());
+    }
   },
 };
