@@ -62,3 +62,12 @@ export function nextEvent(client, kind, { ms = 5000, where = () => true } = {}) 
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Polls `check` (sync or async) every 100 ms until it is truthy; rejects after `ms`, naming `what`. */
+export async function until(what, check, ms = 5000) {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`)
+    await sleep(100)
+  }
+}
