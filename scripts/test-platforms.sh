@@ -31,9 +31,12 @@
 # that very interpreter to show pip would choose the wheel there.
 # Every .so/.node is also checked by readelf: machine, the libraries it
 # needs, glibc symbol versions (none on musl, none newer than 2.17 on glibc).
-# Only checked by a tool (readelf, package.json os/cpu/libc), not run:
-#   linux-x64-musl and linux-arm64-musl addons: no musl Node runs here (no
-#   registry this machine reaches has one; building Node takes hours).
+# Not run, only loaded: the linux-x64-musl and linux-arm64-musl addons. No
+# musl Node runs here (no registry this machine reaches has one; building
+# Node takes hours), so besides readelf and their package.json os/cpu/libc,
+# tests/platforms/dlopen.c, built with musl, has musl's dynamic loader load
+# each addon with RTLD_NOW (napi_* symbols stubbed, everything else bound
+# in musl's libc), its constructors run and its Node entry point exported.
 #
 # Servers: with AWS_ENDPOINT_URL and VAULT_ADDR set (the env file of
 # tests/servers.py sourced) it uses those; otherwise it starts its own with
@@ -442,7 +445,30 @@ node_test linux-arm64-gnu aarch64 "Node $NODE_ARM64 linux-arm64, qemu" "${NODE_A
 node_test linux-x64-gnu x86_64 "this machine's Node $(node -v)" node
 
 t=$SECONDS
-log "node: musl addons, checked by a tool only (no musl Node here)"
+log "node: musl addons, not run (no musl Node here): readelf, and loaded by musl's loader"
+# musl_load ARCH ADDON: tests/platforms/dlopen.c built with musl for ARCH,
+# with a stub library for every napi_* symbol the addon imports.
+musl_load() {
+  local arch=$1 addon=$2 cc run=() d=$WORK/dlopen-$1 sym
+  case $arch in
+    x86_64) cc=musl-gcc ;;
+    aarch64) cc=$CACHE/bin/aarch64-musl-cc run=(qemu-aarch64 -L "$ARM64_MUSL") ;;
+  esac
+  mkdir -p "$d"
+  {
+    echo '#include <stdio.h>'
+    echo '#include <stdlib.h>'
+    printf '%s\n' 'static void called(const char *n) { fprintf(stderr, "stub %s called\n", n); _Exit(3); }'
+    readelf --dyn-syms -W "$addon" | awk '$7 == "UND" { sub(/@.*/, "", $8); print $8 }' |
+      grep -E '^(napi|node_api)_' | sort -u | while read -r sym; do
+      echo "void $sym(void) { called(\"$sym\"); }"
+    done
+  } >"$d/stubs.c"
+  echo "$(grep -c '^void ' "$d/stubs.c") napi_* symbols stubbed"
+  "$cc" -shared -fPIC -o "$d/stubs.so" "$d/stubs.c"
+  "$cc" -o "$d/dlopen" "$REPO/tests/platforms/dlopen.c"
+  "${run[@]}" "$d/dlopen" "$d/stubs.so" "$addon"
+}
 for plat in linux-x64-musl:x86_64 linux-arm64-musl:aarch64; do
   arch=${plat#*:} plat=${plat%%:*}
   tgz=$(platform_tgz "$plat")
@@ -461,7 +487,10 @@ for plat in linux-x64-musl:x86_64 linux-arm64-musl:aarch64; do
     const ok = p.os.join() === "linux" && p.cpu.join() === process.argv[2] && p.libc.join() === "musl"
     console.log(`os ${p.os} cpu ${p.cpu} libc ${p.libc}`)
     process.exit(ok ? 0 : 1)' "$dir/package.json" "${arch/x86_64/x64}"
-  row "npm/$(basename "$tgz")" "tool" "$([[ $failed == "$before" ]] && echo ok || echo FAILED): readelf + package.json, not run (no musl Node)"
+  check "musl's loader loads it, every symbol bound (tests/platforms/dlopen.c$([[ $arch == aarch64 ]] && echo ', qemu'))" \
+    musl_load "$arch" "$dir/secretkit.$plat.node"
+  row "npm/$(basename "$tgz")" "loaded" \
+    "$([[ $failed == "$before" ]] && echo ok || echo FAILED): readelf, package.json, musl dlopen; not run (no musl Node)"
 done
 took $t
 
