@@ -74,9 +74,13 @@ mkdir -p "$DIST/python" "$DIST/npm" "$STAGE"
 
 # ---------------------------------------------------------------- tools
 if [[ $mode == all ]]; then
+  # cargo-zigbuild at the version maturin 1.16.0 carries inside: both then
+  # write the same zig wrapper paths into CC_<target>, so the addon reuses
+  # the wheel's build of every C-compiling dependency (ring) and all that
+  # depends on it, instead of a second full release build per target.
   step "tools: ziglang, cargo-zigbuild, auditwheel (PyPI, into .venv); rust targets"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check \
-    'ziglang==0.15.*' 'cargo-zigbuild==0.20.*' 'auditwheel==6.*'
+    'maturin==1.16.0' 'ziglang==0.15.*' 'cargo-zigbuild==0.24.0' 'auditwheel==6.*'
   rustup target add "${targets[@]}" >/dev/null
 fi
 
@@ -145,8 +149,12 @@ done
 step "node: main package"
 main="$node_stage/secretkit"
 mkdir -p "$main"
-cp bindings-node/{package.json,index.js,index.mjs,index.d.ts,native.js,native.d.ts,README.md} \
-  LICENSE "$main/"
+# The files package.json's `files` lists (LICENSE is the repository's).
+node -e 'for (const f of require("./bindings-node/package.json").files) console.log(f)' |
+  while read -r f; do
+    if [[ $f == LICENSE ]]; then cp LICENSE "$main/"; else cp "bindings-node/$f" "$main/"; fi
+  done
+cp bindings-node/package.json "$main/"
 # Every platform package at this exact version, including the ones this run
 # did not build (--host): npm skips an optional dependency it cannot get.
 node -e '
@@ -165,8 +173,16 @@ step "wasm: secretkit-wasm"
 (cd bindings-wasm/pkg && npm pack --silent --pack-destination "$DIST/npm" >/dev/null)
 if [[ $mode == all ]]; then
   step "wasm: JSR dry run (deno publish --dry-run)"
+  # JSR takes jsr.json (Deno users; workerd users install from npm):
+  # without package.json, which would make Deno want @types/node in a
+  # node_modules, and without workerd.mjs, whose .wasm import Deno cannot
+  # type-check. --allow-slow-types: index.d.ts augments SymbolConstructor
+  # with asyncDispose for TypeScript libs older than esnext.disposable, and
+  # JSR refuses any global augmentation.
   cp -r bindings-wasm/pkg "$STAGE/jsr"
-  (cd "$STAGE/jsr" && "$REPO/bindings-wasm/node_modules/.bin/deno" publish --dry-run --allow-dirty)
+  rm "$STAGE/jsr/package.json" "$STAGE/jsr/workerd.mjs"
+  (cd "$STAGE/jsr" && "$REPO/bindings-wasm/node_modules/.bin/deno" publish --dry-run --allow-dirty \
+    --allow-slow-types)
 fi
 
 # ---------------------------------------------------------------- crate

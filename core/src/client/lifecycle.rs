@@ -91,6 +91,30 @@ impl Lifecycle {
         let retiring = state.retiring.iter().map(|(_, at)| *at);
         leases.chain(retiring).chain(state.token_retry_at).min()
     }
+
+    /// How long the native background task sleeps before its next round:
+    /// until the next due work, at most `POLL` (so work added meanwhile is
+    /// not missed), at least `MIN_SLEEP` (no busy loop).
+    pub(crate) fn sleep_until_due(&self, now: SystemTime) -> Duration {
+        sleep_until(self.next_due(), now)
+    }
+}
+
+/// The background task's longest sleep between rounds.
+const POLL: Duration = Duration::from_secs(1);
+/// The background task's shortest sleep between rounds.
+const MIN_SLEEP: Duration = Duration::from_millis(20);
+
+/// Work that is already due runs after `MIN_SLEEP`, not after a whole `POLL`:
+/// a renewal that came back shorter than asked schedules its replacement at
+/// once, and with a grant of a second or less a `POLL` of delay let the
+/// lease expire before it was replaced.
+fn sleep_until(due: Option<SystemTime>, now: SystemTime) -> Duration {
+    let wait = match due {
+        Some(at) => at.duration_since(now).unwrap_or(Duration::ZERO),
+        None => POLL,
+    };
+    wait.clamp(MIN_SLEEP, POLL)
 }
 
 /// The username of a credential, for rotation events (never the password).
@@ -483,3 +507,23 @@ impl Inner {
 }
 
 use crate::stats::Counters;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_work_runs_after_the_floor_not_a_whole_poll() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        // Already due (a renewal that came back shorter than asked): soon.
+        let past = now - Duration::from_millis(300);
+        assert_eq!(sleep_until(Some(past), now), MIN_SLEEP);
+        assert_eq!(sleep_until(Some(now), now), MIN_SLEEP);
+        // Due within the poll interval: exactly then.
+        let soon = now + Duration::from_millis(400);
+        assert_eq!(sleep_until(Some(soon), now), Duration::from_millis(400));
+        // Far away or nothing tracked: poll.
+        assert_eq!(sleep_until(Some(now + Duration::from_secs(90)), now), POLL);
+        assert_eq!(sleep_until(None, now), POLL);
+    }
+}

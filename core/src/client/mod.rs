@@ -202,15 +202,9 @@ impl Client {
                     // A bug in one round must not end renewals for good.
                     let round = std::panic::AssertUnwindSafe(inner.run_due());
                     let _ = futures::FutureExt::catch_unwind(round).await;
-                    let now = inner.rt.clock.now();
-                    inner
-                        .lifecycle
-                        .next_due()
-                        .and_then(|at| at.duration_since(now).ok())
-                        .unwrap_or(Duration::from_secs(1))
-                        .min(Duration::from_secs(1))
+                    inner.lifecycle.sleep_until_due(inner.rt.clock.now())
                 };
-                clock.sleep(wait.max(Duration::from_millis(20))).await;
+                clock.sleep(wait).await;
             }
         }));
     }
