@@ -18,7 +18,7 @@ scripts/build-bindings.sh
 # This machine's release artifacts, from the builds above, for the install
 # tests (their own dir: a developer's dist/ from scripts/package.sh stays).
 export SK_DIST="$CARGO_TARGET_DIR/dist-host"
-scripts/package.sh --host
+bash scripts/package.sh --host
 
 # PostgreSQL runs as the postgres user, which may not reach a clone under
 # /root: keep the servers' state under /tmp, one directory per checkout.
