@@ -315,6 +315,9 @@ if [[ -z ${AWS_ENDPOINT_URL:-} || -z ${VAULT_ADDR:-} ]]; then
   set +a
 else
   log "using the running servers (AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL, VAULT_ADDR=$VAULT_ADDR)"
+  for url in "$AWS_ENDPOINT_URL" "$VAULT_ADDR/v1/sys/health"; do
+    curl -s -o /dev/null --max-time 5 "$url" || die "no server answers at $url (stale env? unset AWS_ENDPOINT_URL to let this script start its own)"
+  done
 fi
 # The expected values come from tests/servers.py, which seeds them. Never printed.
 "$REPO/.venv/bin/python" - "$REPO/tests" >"$WORK/expected.json" <<'PY'
@@ -471,6 +474,7 @@ musl_load() {
 }
 for plat in linux-x64-musl:x86_64 linux-arm64-musl:aarch64; do
   arch=${plat#*:} plat=${plat%%:*}
+  cpu=${plat#linux-} cpu=${cpu%-musl}
   tgz=$(platform_tgz "$plat")
   if [[ ! -f $tgz ]]; then
     fail "missing $tgz"
@@ -482,11 +486,11 @@ for plat in linux-x64-musl:x86_64 linux-arm64-musl:aarch64; do
   tar -xzf "$tgz" -C "$dir" --strip-components=1
   before=$failed
   check "readelf: secretkit.$plat.node" elf_check "$dir/secretkit.$plat.node" "$arch" musl
-  check "package.json: os linux, cpu ${arch/x86_64/x64}, libc musl" node -e '
+  check "package.json: os linux, cpu $cpu, libc musl" node -e '
     const p = require(process.argv[1])
     const ok = p.os.join() === "linux" && p.cpu.join() === process.argv[2] && p.libc.join() === "musl"
     console.log(`os ${p.os} cpu ${p.cpu} libc ${p.libc}`)
-    process.exit(ok ? 0 : 1)' "$dir/package.json" "${arch/x86_64/x64}"
+    process.exit(ok ? 0 : 1)' "$dir/package.json" "$cpu"
   check "musl's loader loads it, every symbol bound (tests/platforms/dlopen.c$([[ $arch == aarch64 ]] && echo ', qemu'))" \
     musl_load "$arch" "$dir/secretkit.$plat.node"
   row "npm/$(basename "$tgz")" "loaded" \
