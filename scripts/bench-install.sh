@@ -83,6 +83,10 @@ wasm_tgz=$(printf '%s\n' "${npm_tgz[@]}" | grep -E '/secretkit-wasm-[0-9][^/]*\.
 
 mkdir -p "$WORK"
 WORK=$(realpath "$WORK")
+# Two runs in one working directory would delete each other's venvs and mix
+# their results.
+exec 9>"$WORK/.lock"
+flock -n 9 || die "another bench-install.sh is running in $WORK (SK_BENCH_DIR picks another)"
 RES="$WORK/results.tsv"
 LOGS="$WORK/logs"
 rm -rf "$LOGS" "$WORK/py" "$WORK/node" "$RES"
