@@ -44,6 +44,14 @@ fn cache_hit(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    let mut handle = client.handle("env:BENCH_SECRET").unwrap();
+    group.bench_function("secretkit Handle::get_cached (reusable handle)", |b| {
+        b.iter(|| black_box(&mut handle).get_cached().unwrap().unwrap())
+    });
+    let mut field = client.handle("env:BENCH_JSON#password").unwrap();
+    group.bench_function("secretkit Handle::get_cached #field", |b| {
+        b.iter(|| black_box(&mut field).get_cached().unwrap().unwrap())
+    });
     group.bench_function("secretkit get (awaited, current-thread runtime)", |b| {
         b.iter(|| {
             rt.block_on(client.get(black_box("env:BENCH_SECRET")))

@@ -8,6 +8,7 @@
 //! and refresh-ahead / stale-if-error need entry state moka does not expose.
 
 use rustc_hash::FxHashMap as HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -53,11 +54,44 @@ struct Entry {
     last_used: u64,
 }
 
+/// A counter bumped after every change that can alter an answer before the
+/// moment `Lookup::Fresh::until` promised: a store (a refresh, a rotation, a
+/// batch refresh of a key not yet due, or `#a` and `#b` of one key), a
+/// removal, a clear, an eviction, a lease's expiry moved by a renewal.
+/// Bindings read it without a call (Node through an external buffer, WASM
+/// through linear memory) and repeat an answer only while it is unchanged.
+#[derive(Debug, Default)]
+pub struct Generation(AtomicU32);
+
+impl Generation {
+    /// The current generation; it wraps, so compare it only for equality.
+    pub fn get(&self) -> u32 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Its address, for a binding that reads it from memory it shares with
+    /// another language (it stays valid while this `Generation` lives).
+    pub fn as_ptr(&self) -> *const u32 {
+        self.0.as_ptr()
+    }
+
+    pub(crate) fn bump(&self) {
+        self.0.fetch_add(1, Ordering::Release);
+    }
+}
+
 /// What a read finds.
 pub(crate) enum Lookup {
     /// A fresh value; `refresh` asks the caller to start a background refresh
-    /// (granted to exactly one reader per due entry).
-    Fresh { value: Arc<Fetched>, refresh: bool },
+    /// (granted to exactly one reader per due entry). `until` is how long the
+    /// same answer may be repeated without looking again, provided the
+    /// generation does not change: the refresh-ahead point (never later than
+    /// expiry), or `now` once a refresh is due.
+    Fresh {
+        value: Arc<Fetched>,
+        refresh: bool,
+        until: SystemTime,
+    },
     /// An expired value kept because refreshes failed, within `max_stale`.
     Stale { value: Arc<Fetched>, refresh: bool },
     /// A remembered not-found answer.
@@ -69,6 +103,7 @@ pub(crate) enum Lookup {
 pub(crate) struct Cache {
     state: Mutex<State>,
     capacity: usize,
+    generation: Arc<Generation>,
 }
 
 #[derive(Default)]
@@ -92,7 +127,17 @@ impl Cache {
         Cache {
             state: Mutex::new(State::default()),
             capacity: capacity.max(1),
+            generation: Arc::default(),
         }
+    }
+
+    pub(crate) fn generation(&self) -> &Arc<Generation> {
+        &self.generation
+    }
+
+    /// Mark `key` used (for LRU) by hits a binding answered on its own side.
+    pub(crate) fn touch(&self, key: &CacheKey) {
+        self.lock().touch(key);
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -112,11 +157,13 @@ impl Cache {
             Slot::Value(held) => {
                 let may_refresh = !held.refreshing && now >= held.retry_at;
                 if now < held.timing.expires_at {
-                    let refresh = may_refresh && now >= held.timing.refresh_at;
+                    let due = now >= held.timing.refresh_at;
+                    let refresh = may_refresh && due;
                     held.refreshing |= refresh;
                     Lookup::Fresh {
                         value: held.value.clone(),
                         refresh,
+                        until: if due { now } else { held.timing.refresh_at },
                     }
                 } else if held.failures > 0 && now < held.timing.stale_until {
                     held.refreshing |= may_refresh;
@@ -156,6 +203,8 @@ impl Cache {
                 last_used,
             },
         );
+        drop(state);
+        self.generation.bump();
         let old_value = old.and_then(|e| match e.slot {
             Slot::Value(h) => Some(h.value),
             Slot::Missing { .. } => None,
@@ -200,6 +249,10 @@ impl Cache {
                 last_used,
             },
         );
+        drop(state);
+        if evicted.is_some() {
+            self.generation.bump();
+        }
         evicted
     }
 
@@ -212,7 +265,8 @@ impl Cache {
         }
     }
 
-    /// Move the expiry of a leased entry after a renewal.
+    /// Move the expiry of a leased entry after a renewal (which may also
+    /// shorten it, when the lease reaches its max TTL).
     pub(crate) fn extend(&self, key: &CacheKey, expires_at: SystemTime) {
         if let Some(Entry {
             slot: Slot::Value(held),
@@ -223,6 +277,7 @@ impl Cache {
             held.timing.refresh_at = expires_at;
             held.timing.stale_until = expires_at;
         }
+        self.generation.bump();
     }
 
     /// Claim up to `limit` other entries of `scheme` that are due for a
@@ -297,10 +352,12 @@ impl Cache {
 
     pub(crate) fn remove(&self, key: &CacheKey) {
         self.lock().entries.remove(key);
+        self.generation.bump();
     }
 
     pub(crate) fn clear(&self) {
         self.lock().entries.clear();
+        self.generation.bump();
     }
 
     #[cfg(test)]
@@ -422,5 +479,31 @@ mod tests {
         assert_eq!(evicted, Some(key("env:B")));
         assert_eq!(cache.len(), 2);
         assert!(matches!(cache.lookup(&key("env:B"), at(1)), Lookup::Miss));
+    }
+
+    #[test]
+    fn every_change_that_can_alter_an_answer_moves_the_generation() {
+        let cache = Cache::new(1);
+        let g = cache.generation().clone();
+        let mut seen = g.get();
+        let mut moved = |what: &str| {
+            assert_ne!(g.get(), seen, "{what}");
+            seen = g.get();
+        };
+        cache.store(key("env:A"), value(), timing());
+        moved("store");
+        assert!(matches!(
+            cache.lookup(&key("env:A"), at(1)),
+            Lookup::Fresh { until, .. } if until == at(75)
+        ));
+        cache.extend(&key("env:A"), at(50));
+        moved("a renewal, which may shorten the lease");
+        let missing = Error::new(ErrorKind::NotFound, "missing");
+        cache.record_failure(&key("env:B"), &missing, |_| Duration::ZERO, at(0), at(30));
+        moved("an eviction to remember a not-found answer");
+        cache.remove(&key("env:B"));
+        moved("remove");
+        cache.clear();
+        moved("clear");
     }
 }

@@ -29,7 +29,10 @@ pub use aws_http::SdkHttp;
 pub use backends::aws::AwsSettings;
 pub use backends::vault::VaultSettings;
 pub use backends::vault_auth::{SecretSource, VaultAuth};
-pub use client::{Client, ClientBuilder, ClientSettings, DbCredentials, MAX_VALUE_BYTES};
+pub use cache::Generation;
+pub use client::{
+    Client, ClientBuilder, ClientSettings, DbCredentials, Handle, Window, MAX_VALUE_BYTES,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use events::{Event, EventKind};
 pub use reference::{Reference, Scheme};

@@ -157,7 +157,7 @@ impl Secret {
         self.source.fetched_at
     }
 
-    /// Which backend read this value came from (see `Client::cached_serial`).
+    /// Which backend read this value came from (see `Handle::window`).
     pub fn serial(&self) -> u64 {
         self.source.serial
     }

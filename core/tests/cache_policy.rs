@@ -50,6 +50,14 @@ fn settings(ttl: u64) -> ClientSettings {
     }
 }
 
+/// TTL 100 s, refreshed ahead from 75 s: a hit's window is 75 s.
+fn refresh_at_75_of_100() -> ClientSettings {
+    ClientSettings {
+        refresh_ahead: 0.75,
+        ..settings(100)
+    }
+}
+
 async fn version_of(c: &Client, reference: &str) -> String {
     c.get(reference)
         .await
@@ -308,21 +316,127 @@ async fn ttl_jitter_spreads_expiry_within_its_bounds() {
 }
 
 #[tokio::test]
-async fn cached_serial_names_the_read_a_hit_would_return() {
+async fn a_window_names_the_read_a_hit_would_return_and_lasts_until_refresh_ahead() {
     let (vault, knobs) = knobbed();
-    let c = client(vault, ManualClock::new()).await;
-    assert_eq!(c.cached_serial("vault:secret/app"), None, "a miss");
+    let clock = ManualClock::new();
+    let c = client_with(vault, clock.clone(), refresh_at_75_of_100()).await;
+    let whole = c.handle("vault:secret/app").unwrap();
+    assert!(c.handle("not a reference").is_err());
+    assert!(whole.window().is_none(), "a miss");
     let first = c.get("vault:secret/app#v").await.unwrap();
-    assert_eq!(c.cached_serial("vault:secret/app"), Some(first.serial()));
+    let window = whole.window().unwrap().unwrap();
+    assert_eq!(window.secret.serial(), first.serial());
+    assert_eq!(window.valid_for, Duration::from_secs(75));
+    let other = c.handle("vault:secret/app?ttl=9s#v").unwrap();
+    let hit = other.window().unwrap().unwrap();
+    assert_eq!(hit.secret.serial(), first.serial(), "one entry");
+    assert_eq!(hit.secret.reveal().unwrap(), "1");
+    let missing = c.handle("vault:secret/app#nope").unwrap();
     assert_eq!(
-        c.cached_serial("vault:secret/app?ttl=9s#other"),
-        Some(first.serial())
+        missing.window().unwrap().unwrap_err().kind(),
+        ErrorKind::NotFound,
+        "the error get would give"
+    );
+    clock.advance(Duration::from_secs(75));
+    assert_eq!(
+        whole.window().unwrap().unwrap().valid_for,
+        Duration::ZERO,
+        "due for refresh: no repeat without asking"
     );
     knobs.version.store(2, Ordering::SeqCst);
     let second = c.refresh("vault:secret/app").await.unwrap();
     assert_ne!(second.serial(), first.serial());
-    assert_eq!(c.cached_serial("vault:secret/app#v"), Some(second.serial()));
-    assert_eq!(c.cached_serial("not a reference"), None);
+    let window = whole.window().unwrap().unwrap();
+    assert_eq!(window.secret.serial(), second.serial());
+}
+
+#[tokio::test]
+async fn a_handle_repeats_its_answer_until_the_generation_or_the_window_moves() {
+    let (vault, knobs) = knobbed();
+    let clock = ManualClock::new();
+    let c = client_with(vault.clone(), clock.clone(), refresh_at_75_of_100()).await;
+    let mut h = c.handle("vault:secret/app#v").unwrap();
+    assert!(h.get_cached().is_none(), "a miss");
+    assert_eq!(h.get().await.unwrap().reveal().unwrap(), "1");
+    let generation = c.generation();
+    let seen = generation.get();
+    for _ in 0..3 {
+        assert_eq!(h.get_cached().unwrap().unwrap().reveal().unwrap(), "1");
+    }
+    assert_eq!(c.stats().hits, 3, "repeats are counted as hits");
+
+    // Every change that can alter the answer moves the generation, and the
+    // next read asks the cache again.
+    knobs.version.store(2, Ordering::SeqCst);
+    c.refresh("vault:secret/app").await.unwrap();
+    assert_ne!(generation.get(), seen, "a store");
+    assert_eq!(h.get_cached().unwrap().unwrap().reveal().unwrap(), "2");
+    let seen = generation.get();
+    c.invalidate("vault:secret/app").unwrap();
+    assert_ne!(generation.get(), seen, "invalidate");
+    assert!(h.get_cached().is_none());
+    h.get().await.unwrap();
+    let seen = generation.get();
+    c.clear();
+    assert_ne!(generation.get(), seen, "clear");
+    assert!(h.get_cached().is_none());
+
+    // Past the refresh-ahead point the read goes to the core, which starts
+    // the background refresh exactly as for `Client::get`.
+    h.get().await.unwrap();
+    let reads = vault.reads();
+    clock.advance(Duration::from_secs(74));
+    h.get_cached().unwrap().unwrap();
+    settle().await;
+    assert_eq!(vault.reads(), reads, "inside the window");
+    clock.advance(Duration::from_secs(1));
+    h.get_cached().unwrap().unwrap();
+    settle().await;
+    assert_eq!(vault.reads(), reads + 1, "one background refresh");
+    assert_eq!(c.stats().refreshes, 1);
+}
+
+#[tokio::test]
+async fn windows_end_by_a_generation_bump_a_little_before_their_end() {
+    let (vault, _) = knobbed();
+    let clock = ManualClock::new();
+    let c = client_with(vault, clock.clone(), refresh_at_75_of_100()).await;
+    assert!(
+        c.end_windows_by_generation(),
+        "a native client runs the timer"
+    );
+    let h = c.handle("vault:secret/app").unwrap();
+    h.get().await.unwrap();
+    let generation = c.generation();
+    let seen = generation.get();
+    assert_eq!(
+        h.window().unwrap().unwrap().valid_for,
+        Duration::from_secs(75)
+    );
+    settle().await;
+    clock.advance(Duration::from_millis(74_980));
+    settle().await;
+    assert_eq!(generation.get(), seen, "the window is still open");
+    clock.advance(Duration::from_millis(10));
+    settle().await;
+    assert_ne!(generation.get(), seen, "ended 10 ms early by the timer");
+    // Nothing is scheduled until a window is handed out again.
+    let seen = generation.get();
+    clock.advance(Duration::from_secs(3600));
+    settle().await;
+    assert_eq!(generation.get(), seen);
+}
+
+#[tokio::test]
+async fn hits_a_binding_answered_itself_are_added_to_stats() {
+    let (vault, _) = knobbed();
+    let c = client(vault, ManualClock::new()).await;
+    let h = c.handle("vault:secret/app").unwrap();
+    h.get().await.unwrap();
+    let before = c.stats().hits;
+    h.record_hits(41);
+    h.record_hits(0);
+    assert_eq!(c.stats().hits, before + 41);
 }
 
 #[tokio::test]

@@ -781,7 +781,14 @@ pub fn exercise(rig: &Rig, client: &Client, reference: &str) {
     if let Some(cached) = client.get_cached(reference) {
         check_result(reference, &cached);
     }
-    let _ = client.cached_serial(reference);
+    if let Ok(mut handle) = client.handle(reference) {
+        if let Some(Ok(window)) = handle.window() {
+            check_result(reference, &Ok(window.secret));
+        }
+        if let Some(repeated) = handle.get_cached() {
+            check_result(reference, &repeated);
+        }
+    }
     rig.idle(JUMPS);
     let later = rig.drive(client.get(reference));
     check_result(reference, &later);

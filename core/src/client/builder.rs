@@ -274,6 +274,7 @@ impl ClientBuilder {
         let client = Client {
             inner: Arc::new(Inner {
                 cache: Cache::new(settings.max_entries),
+                windows: Default::default(),
                 memo: ParseMemo::new(settings.max_entries.saturating_mul(4)),
                 lifecycle: Lifecycle::default(),
                 rng: Rng::new(seed),

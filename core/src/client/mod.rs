@@ -5,18 +5,21 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures::future::Shared;
 
 mod batch;
 mod builder;
+mod handle;
 mod lifecycle;
 mod memo;
 mod read;
 mod settings;
+mod window_timer;
 
 pub use builder::ClientBuilder;
+pub use handle::{Handle, Window};
 pub use settings::ClientSettings;
 
 use lifecycle::Lifecycle;
@@ -59,6 +62,8 @@ struct Inner {
     aws: Option<Aws>,
     vault: Option<Vault>,
     cache: Cache,
+    /// Ends hit windows by generation bumps (see `window_timer`).
+    windows: window_timer::WindowTimer,
     settings: ClientSettings,
     /// Backend reads under way, shared by every caller that misses the same key.
     in_flight: Mutex<HashMap<CacheKey, InFlight>>,
@@ -101,44 +106,49 @@ impl Client {
     /// The secret a reference names, from the cache when it is fresh.
     pub async fn get(&self, reference: &str) -> Result<Secret> {
         self.open().map_err(|e| e.for_reference(reference))?;
-        self.drive_lifecycle();
         let parsed = self.inner.memo.parse(reference)?;
-        let fetched = self
-            .fetched(&parsed.reference, &parsed.key)
-            .await
-            .map_err(|e| e.for_reference(reference))?;
-        cut(&parsed, fetched)
+        self.read(&parsed).await
     }
 
     /// A cache hit without awaiting anything, or `None` when the caller must
     /// use `get` (miss, expired, or an invalid reference, which `get` reports).
     /// Lets bindings answer hits synchronously, without a runtime round trip.
     /// A hit that is due for refresh starts the background refresh here too.
+    /// A `Handle` answers repeated hits of one reference faster.
     pub fn get_cached(&self, reference: &str) -> Option<Result<Secret>> {
-        if let Err(e) = self.open() {
-            return Some(Err(e.for_reference(reference)));
-        }
-        self.drive_lifecycle();
-        let parsed = self.inner.memo.parse(reference).ok()?;
-        let result = match self.cached_answer(&parsed.reference, &parsed.key)? {
-            Ok(fetched) => cut(&parsed, fetched),
-            Err(e) => Err(e.for_reference(reference)),
+        let parsed = match self.open() {
+            Ok(()) => self.inner.memo.parse(reference).ok()?,
+            Err(e) => return Some(Err(e.for_reference(reference))),
         };
-        Some(result)
+        self.cached(&parsed).map(|(answer, _)| answer)
     }
 
-    /// The serial of the backend read a cache hit would answer with, or `None`
-    /// when `get` is needed. A binding that kept the wrapper it built for that
-    /// serial can hand it out again without building a new one. Counts as a
-    /// hit and starts a due refresh, exactly like `get_cached`.
-    pub fn cached_serial(&self, reference: &str) -> Option<u64> {
-        self.open().ok()?;
+    /// `get` of a parsed reference, the client known open.
+    async fn read(&self, parsed: &Parsed) -> Result<Secret> {
         self.drive_lifecycle();
-        let parsed = self.inner.memo.parse(reference).ok()?;
-        match self.cached_answer(&parsed.reference, &parsed.key)? {
-            Ok(fetched) => Some(fetched.serial),
-            Err(_) => None,
+        let fetched = self
+            .fetched(&parsed.reference, &parsed.key)
+            .await
+            .map_err(|e| e.for_reference(&parsed.name))?;
+        cut(parsed, fetched)
+    }
+
+    /// `get_cached` of a parsed reference, with until when its answer may be
+    /// repeated (see `cached_answer_until`).
+    fn cached(&self, parsed: &Parsed) -> Option<(Result<Secret>, SystemTime)> {
+        if let Err(e) = self.open() {
+            return Some((
+                Err(e.for_reference(&parsed.name)),
+                self.inner.rt.clock.now(),
+            ));
         }
+        self.drive_lifecycle();
+        let (answer, until) = self.cached_answer_until(&parsed.reference, &parsed.key)?;
+        let answer = match answer {
+            Ok(fetched) => cut(parsed, fetched),
+            Err(e) => Err(e.for_reference(&parsed.name)),
+        };
+        Some((answer, until))
     }
 
     /// Read from the backend now, whatever the cache holds (e.g. after the
@@ -297,25 +307,46 @@ impl Client {
 
     /// The cache's answer, if it has one; starts a due background refresh.
     fn cached_answer(&self, r: &Reference, key: &CacheKey) -> Option<Result<Arc<Fetched>>> {
+        self.cached_answer_until(r, key).map(|(answer, _)| answer)
+    }
+
+    /// The cache's answer and until when it may be repeated without asking
+    /// again (see `Handle`): the refresh-ahead point of a fresh value, capped
+    /// on wasm by the next lease work (which only reads drive there); `now`
+    /// for anything else.
+    fn cached_answer_until(
+        &self,
+        r: &Reference,
+        key: &CacheKey,
+    ) -> Option<(Result<Arc<Fetched>>, SystemTime)> {
         let inner = &self.inner;
-        match inner.cache.lookup(key, inner.rt.clock.now()) {
-            Lookup::Fresh { value, refresh } => {
+        let now = inner.rt.clock.now();
+        match inner.cache.lookup(key, now) {
+            Lookup::Fresh {
+                value,
+                refresh,
+                until,
+            } => {
                 Counters::bump(&inner.counters.hits);
                 if refresh {
                     self.refresh_in_background(r, key);
                 }
-                Some(Ok(value))
+                let until = match inner.lifecycle.next_due() {
+                    Some(due) if cfg!(target_arch = "wasm32") => until.min(due),
+                    _ => until,
+                };
+                Some((Ok(value), until))
             }
             Lookup::Stale { value, refresh } => {
                 Counters::bump(&inner.counters.stale_serves);
                 if refresh {
                     self.refresh_in_background(r, key);
                 }
-                Some(Ok(value))
+                Some((Ok(value), now))
             }
             Lookup::NotFound(e) => {
                 Counters::bump(&inner.counters.hits);
-                Some(Err(e))
+                Some((Err(e), now))
             }
             Lookup::Miss => None,
         }
@@ -334,7 +365,7 @@ impl Client {
                 // this lock: look again before starting a second backend
                 // call. Lock order: in_flight, then cache (a completing read
                 // takes them one after the other, never nested).
-                if let Lookup::Fresh { value, refresh } = self.inner.cache.lookup(key, now) {
+                if let Lookup::Fresh { value, refresh, .. } = self.inner.cache.lookup(key, now) {
                     drop(in_flight);
                     if refresh {
                         self.refresh_in_background(r, key);
