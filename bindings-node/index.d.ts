@@ -251,6 +251,12 @@ export declare class Client extends EventEmitter {
   /** AWS's standard chain plus VAULT_* / BAO_* variables, like the CLIs. */
   static fromEnv(options?: ClientOptions): Client
   get(reference: string): Promise<Secret>
+  /**
+   * The Secret a cache hit would answer with, synchronously, or `undefined` when the value
+   * must be read with `get`. Counts as a hit and starts a due refresh, like `get`; throws what
+   * `get` would reject with for an invalid reference or a remembered not-found answer.
+   */
+  getCached(reference: string): Secret | undefined
   /** Read from the backend now, whatever the cache holds, and cache the result. */
   refresh(reference: string): Promise<Secret>
   /** Many references with as few backend calls as the APIs allow; rejects with the first failure. */

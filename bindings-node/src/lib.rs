@@ -115,28 +115,21 @@ impl Client {
             .map_err(to_napi)
     }
 
-    /// A cache hit, synchronously; `null` means "call get".
+    /// A cache hit, synchronously; `null` means "call get". An invalid
+    /// reference throws here, as `get` would reject.
     #[napi]
     pub fn get_cached(&self, reference: String) -> Result<Option<Secret>> {
-        self.inner
-            .get_cached(&reference)
-            .transpose()
-            .map(|hit| hit.map(Secret::from))
-            .map_err(to_napi)
-    }
-
-    /// The serial a cache hit would answer with (counted as a hit), or `null`
-    /// when `getCached` / `get` must answer. index.js hands out the Secret it
-    /// already built for that serial. The hot path uses `hitPath().serial`,
-    /// the same call without napi's per-method overhead.
-    #[napi]
-    pub fn cached_serial(&self, reference: String) -> Option<f64> {
-        self.inner.cached_serial(&reference).map(serial)
+        match self.inner.get_cached(&reference) {
+            Some(hit) => hit.map(|s| Some(Secret::from(s))).map_err(to_napi),
+            None => secretkit::Reference::parse(&reference)
+                .map(|_| None)
+                .map_err(to_napi),
+        }
     }
 
     /// Functions for the cache-hit fast path (see src/hits.rs).
     #[napi(
-        ts_return_type = "{ open(reference: string): number; serial(slot: number): number | null; reset(): void }"
+        ts_return_type = "{ open(reference: string): number; window(slot: number, serial: number, hits: number): number | NativeSecret | null; record(slot: number, hits: number): void; reset(): void; readonly generation: Uint32Array | null }"
     )]
     pub fn hit_path<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
         hits::hit_path(env, &self.inner)

@@ -64,7 +64,7 @@ impl Secret {
         crate::events::epoch_ms(self.inner.fetched_at())
     }
 
-    /// The backend read this value came from (see `NativeClient.cachedSerial`).
+    /// The backend read this value came from (the hit path compares it).
     #[napi(getter)]
     pub fn serial(&self) -> f64 {
         crate::serial(self.inner.serial())

@@ -31,6 +31,8 @@ async function main(): Promise<void> {
     const leaseSeconds: number | undefined = s.lease?.duration
     console.log(String(s), s.reference, s.version, text.length, bytes.length, when, leaseSeconds)
     const again: Secret = await client.refresh('ssm:/prod/myapp/db-password')
+    const cached: Secret | undefined = client.getCached('ssm:/prod/myapp/db-password')
+    console.log(cached?.reference)
     const all: Secret[] = await client.getMany(['ssm:/a', 'asm:b'])
     const settled: Array<Secret | SecretkitError> = await client.getMany(['ssm:/a'], { settled: true })
     const loaded: number = await client.prefetch('ssm:/prod/myapp/')
