@@ -199,7 +199,9 @@ impl Client {
     /// Counters since the client was built (in a forked child: since the
     /// child's own core client was built, at its first use there).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        stats_dict(py, self.core(py)?.0.stats())
+        let (core, _) = self.core(py)?;
+        self.memo.record_hits(py);
+        stats_dict(py, core.stats())
     }
 
     /// Call `callback(event)` for every cache event, on the "secretkit-events"

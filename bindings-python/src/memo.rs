@@ -1,40 +1,102 @@
 //! The fast hit path: per reference string, the `Secret` object last handed
-//! out and the serial of the backend read behind it. While the core says a
-//! hit would answer with that same read (`Client::cached_serial`), the same
-//! object is handed out again: one dict lookup and one native call, no
-//! string conversion, no new object. Freshness, refresh and stats stay in
-//! the core; this only remembers which Python object wraps which read.
+//! out, and until when it may be handed out again without asking the core
+//! (core `Handle::window`; ARCHITECTURE.md, "The hit path"): while the core
+//! client's generation is the one seen when the window was given and the
+//! monotonic clock is before its end. A hit inside the window is one dict
+//! lookup, an atomic load and a clock read: no string conversion, no lock, no
+//! new object. Past it, one call to the core (which counts the hit, starts a
+//! due refresh, and gives the next window). Freshness, refresh and stats stay
+//! in the core; hits answered here are counted per entry and added to the
+//! core's stats on the next call to the core for that entry, before
+//! `stats()` and when the memo is cleared.
 //!
-//! Each entry also holds the core client that made the read and the pid of
+//! Each entry also holds the core handle that made the read and the pid of
 //! the process it was made in, so a hit touches no lock of the binding's
 //! `Client`: after a fork the pid comparison (against the cached pid, one
 //! atomic load) sends the first read to the slow path, which builds the
 //! child's own core client and clears this memo.
 
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
 use crate::bridge::Ready;
+use crate::errors::to_py;
 use crate::fork;
 use crate::secret::Secret;
 
 /// Most references remembered; past this the memo starts over.
 const CAPACITY: usize = 4096;
 
-/// A `Secret` and what the core needs to check it is still the answer.
+/// A `Secret` and what says it is still the answer.
 #[pyclass(frozen, module = "secretkit")]
 struct Entry {
-    reference: String,
+    handle: secretkit::Handle,
+    generation: Arc<secretkit::Generation>,
     serial: u64,
     secret: Py<Secret>,
     /// The same secret as a completed awaitable, for `get_async` hits.
     ready: Py<Ready>,
-    /// The core client that made the read, and the process it belongs to.
-    core: secretkit::Client,
+    /// The process the read belongs to.
     pid: u32,
+    /// The window: the generation it was given in and its end, in `now_ns`.
+    seen: AtomicU32,
+    until: AtomicU64,
+    /// Hits answered from the window, not yet added to the core's stats.
+    hits: AtomicU64,
+}
+
+impl Entry {
+    fn new(
+        py: Python<'_>,
+        handle: secretkit::Handle,
+        pid: u32,
+        secret: secretkit::Secret,
+    ) -> PyResult<Entry> {
+        let serial = secret.serial();
+        let secret = Py::new(py, Secret(secret))?;
+        let ready = Py::new(py, Ready::value(secret.clone_ref(py).into_any()))?;
+        Ok(Entry {
+            generation: handle.generation(),
+            handle,
+            serial,
+            secret,
+            ready,
+            pid,
+            seen: AtomicU32::new(0),
+            // No window until the core gives one (on the next read).
+            until: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
+        })
+    }
+
+    fn record_hits(&self) {
+        self.handle.record_hits(self.hits.swap(0, Relaxed));
+    }
+
+    fn hand_out(&self, py: Python<'_>, want: Hit) -> Py<PyAny> {
+        match want {
+            Hit::Secret => self.secret.clone_ref(py).into_any(),
+            Hit::Ready => self.ready.clone_ref(py).into_any(),
+        }
+    }
+}
+
+/// Nanoseconds on this process's monotonic clock (never 0 after the first
+/// call, so a new entry's `until` of 0 is always passed).
+fn now_ns() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    let start = *START.get_or_init(Instant::now);
+    u64::try_from(start.elapsed().as_nanos())
+        .unwrap_or(u64::MAX)
+        .saturating_add(1)
 }
 
 /// What a memo hit hands out.
+#[derive(Clone, Copy)]
 pub enum Hit {
     Secret,
     Ready,
@@ -48,8 +110,9 @@ impl SecretMemo {
         SecretMemo(PyDict::new(py).unbind())
     }
 
-    /// The remembered `Secret`, if the core would answer `reference` with the
-    /// same backend read. Counts a hit in the core, exactly like a read.
+    /// The remembered `Secret`, if the core would answer `reference` with it
+    /// (or with a newer read, which replaces it here); `None` when the caller
+    /// must read. Raises what `get` would for a remembered not-found answer.
     pub fn hit(
         &self,
         py: Python<'_>,
@@ -60,16 +123,46 @@ impl SecretMemo {
             return Ok(None);
         };
         let entry = entry.cast_into::<Entry>()?;
-        let entry = entry.get();
-        if entry.pid != fork::cached_pid()
-            || entry.core.cached_serial(&entry.reference) != Some(entry.serial)
-        {
+        let e = entry.get();
+        if e.pid != fork::cached_pid() {
             return Ok(None);
         }
-        Ok(Some(match want {
-            Hit::Secret => entry.secret.clone_ref(py).into_any(),
-            Hit::Ready => entry.ready.clone_ref(py).into_any(),
-        }))
+        // Read before asking the core: a change during the call then sends
+        // the next read to the core again instead of being missed.
+        let generation = e.generation.get();
+        let now = now_ns();
+        if e.seen.load(Relaxed) == generation && now < e.until.load(Relaxed) {
+            e.hits.fetch_add(1, Relaxed);
+            return Ok(Some(e.hand_out(py, want)));
+        }
+        e.record_hits();
+        let Some(window) = e.handle.window() else {
+            return Ok(None);
+        };
+        let window = match window {
+            Ok(window) => window,
+            // As `get` raises and `get_async`'s awaitable raises when awaited.
+            Err(e) => {
+                return match want {
+                    Hit::Secret => Err(to_py(e)),
+                    Hit::Ready => Ok(Some(Py::new(py, Ready::error(py, to_py(e)))?.into_any())),
+                }
+            }
+        };
+        let valid_for = u64::try_from(window.valid_for.as_nanos()).unwrap_or(u64::MAX);
+        let current = if window.secret.serial() == e.serial {
+            entry
+        } else {
+            // A newer read: it replaces the entry (and opens its window).
+            let renewed = Entry::new(py, e.handle.clone(), e.pid, window.secret)?;
+            let renewed = Bound::new(py, renewed)?;
+            self.0.bind(py).set_item(reference, &renewed)?;
+            renewed
+        };
+        let current = current.get();
+        current.seen.store(generation, Relaxed);
+        current.until.store(now.saturating_add(valid_for), Relaxed);
+        Ok(Some(current.hand_out(py, want)))
     }
 
     /// Wrap `secret`, which `core` (of process `pid`) read, and remember it
@@ -82,28 +175,34 @@ impl SecretMemo {
         text: &str,
         secret: secretkit::Secret,
     ) -> PyResult<Py<Secret>> {
-        let serial = secret.serial();
-        let secret = Py::new(py, Secret(secret))?;
-        let ready = Py::new(py, Ready::value(secret.clone_ref(py).into_any()))?;
+        let handle = core.handle(text).map_err(to_py)?;
+        let entry = Entry::new(py, handle, pid, secret)?;
+        let secret = entry.secret.clone_ref(py);
         let memo = self.0.bind(py);
         if memo.len() >= CAPACITY {
-            memo.clear();
+            self.clear(py);
+        } else if let Some(old) = memo.get_item(reference)? {
+            if let Ok(old) = old.cast_into::<Entry>() {
+                old.get().record_hits();
+            }
         }
-        let entry = Entry {
-            reference: text.to_owned(),
-            serial,
-            secret: secret.clone_ref(py),
-            ready,
-            core: core.clone(),
-            pid,
-        };
         memo.set_item(reference, entry)?;
         Ok(secret)
     }
 
+    /// Add the hits answered here to the core's stats (before `stats()`).
+    pub fn record_hits(&self, py: Python<'_>) {
+        for (_, entry) in self.0.bind(py).iter() {
+            if let Ok(entry) = entry.cast_into::<Entry>() {
+                entry.get().record_hits();
+            }
+        }
+    }
+
     /// Forget everything (after `invalidate` / `clear`, so dropped values are
-    /// not kept alive here).
+    /// not kept alive here), its hits counted first.
     pub fn clear(&self, py: Python<'_>) {
+        self.record_hits(py);
         self.0.bind(py).clear();
     }
 

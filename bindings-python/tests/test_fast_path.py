@@ -15,6 +15,8 @@ import pytest
 
 from secretkit import Client, NotFoundError, Secret, SecretkitError
 
+from conftest import wait_until
+
 
 def test_a_hit_hands_out_the_same_secret_until_the_read_changes(
     client: Client, tmp_path: Path
@@ -37,6 +39,51 @@ def test_a_hit_hands_out_the_same_secret_until_the_read_changes(
     client.clear()
     path.write_text("four")
     assert client.get(ref).reveal() == "four"
+
+
+def test_a_change_through_another_spelling_is_seen_by_the_next_hit(
+    client: Client, monkeypatch: pytest.MonkeyPatch, fresh_env_name: str
+) -> None:
+    plain, other = f"env:{fresh_env_name}", f"env:{fresh_env_name}?ttl=2h"
+    monkeypatch.setenv(fresh_env_name, "one")
+    first = client.get(plain)
+    assert client.get(plain) is first  # a hit: its window runs to the refresh-ahead point
+    monkeypatch.setenv(fresh_env_name, "two")
+    # The other spelling stores into the same cache entry: the plain
+    # reference's window is still open, but the client's generation moved.
+    assert client.refresh(other).reveal() == "two"
+    assert client.get(plain).reveal() == "two"
+    assert asyncio.run(_get_async(client, plain)).reveal() == "two"
+
+
+def test_stats_count_every_hit_including_repeats(client: Client) -> None:
+    ref = "vault:secret/myapp/config#db_host"
+    client.get(ref)
+    for _ in range(999):
+        client.get(ref)
+
+    async def awaited() -> None:
+        for _ in range(500):
+            await client.get_async(ref)
+
+    asyncio.run(awaited())
+    stats = client.stats()
+    assert (stats["misses"], stats["hits"]) == (1, 1499)
+    assert client.stats()["hits"] == 1499, "counted once"
+
+
+def test_repeats_stop_at_the_refresh_ahead_point(servers: dict[str, str]) -> None:
+    client = Client.from_env(default_ttl=1, refresh_ahead=0.5, ttl_jitter=0)
+    ref = "ssm:/prod/myapp/db-password"
+    first = client.get(ref)
+    for _ in range(100):
+        assert client.get(ref) is first
+    assert client.stats()["refreshes"] == 0, "not due yet"
+    time.sleep(0.6)
+    assert client.get(ref) is first, "served from the cache while it refreshes"
+    assert client.stats()["refreshes"] == 1
+    wait_until(lambda: client.get(ref) is not first, what="the refreshed read handed out")
+    assert client.stats()["backend_calls"]["ssm"] == 2
 
 
 def test_spellings_and_fields_are_separate_secrets(client: Client) -> None:
@@ -183,3 +230,14 @@ def test_the_interpreter_exits_cleanly_while_tokio_completes_futures(
         )
         assert done.returncode == 0, done.stderr[-2000:]
         assert done.stdout.strip() == "ok"
+
+
+def test_import_does_not_load_asyncio_or_logging() -> None:
+    # Most of a cold `import secretkit` was asyncio; it is loaded on first
+    # use (an event stream, an awaited miss), so a sync program never pays.
+    code = (
+        "import sys, secretkit; "
+        "print(sorted(m for m in ('asyncio', 'logging') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -9,29 +9,33 @@ The queue holds at most MAX_QUEUED_EVENTS: a stream nobody iterates must not
 grow without limit. Past it new events are dropped and counted, and the count
 is logged as a warning on the "secretkit" logger before the next event is
 queued.
+
+asyncio and logging are imported when they are first needed, not with
+secretkit: together they are most of `import secretkit`'s time (measured with
+`python -X importtime`), and most programs never make a stream.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import asyncio
     from types import TracebackType
 
     from ._native import Client, Event
 
 _CLOSED: Any = object()
 MAX_QUEUED_EVENTS = 10_000
-_log = logging.getLogger("secretkit")
 
 
 class _Inbox:
     """The loop side of a stream: a bounded queue and what it dropped."""
 
     def __init__(self) -> None:
+        import asyncio
+
         # One place kept for the _CLOSED marker, which must always fit.
         self.queue: asyncio.Queue[Any] = asyncio.Queue(MAX_QUEUED_EVENTS + 1)
         self.dropped = 0
@@ -41,7 +45,9 @@ class _Inbox:
             self.dropped += 1
             return
         if self.dropped:
-            _log.warning(
+            import logging
+
+            logging.getLogger("secretkit").warning(
                 "%d secretkit events were dropped: more than %d waited for the event stream",
                 self.dropped,
                 MAX_QUEUED_EVENTS,
@@ -62,6 +68,8 @@ class EventStream:
     moment the stream is created. Create it inside the running loop."""
 
     def __init__(self, client: Client) -> None:
+        import asyncio
+
         self._loop = asyncio.get_running_loop()
         self._inbox = _Inbox()
         self._queue = self._inbox.queue
