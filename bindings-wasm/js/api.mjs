@@ -140,9 +140,17 @@ function reportCallbackError(e) {
 /** Reads secrets from AWS SSM / Secrets Manager and Vault / OpenBao, with a cache. */
 export class Client {
   #native;
-  // reference → { serial, secret }: the Secret built for the backend read a
-  // cache hit answers with, handed out again while that read is the one cached.
+  // reference → { slot, serial, secret, promise, generation, until, hits }:
+  // the Secret last handed out for that reference (and a promise resolved
+  // with it), handed out again without calling into the module while the
+  // client's generation is still `generation` and performance.now() is
+  // before `until` (the core's window, src/hits.rs); `hits` counts those
+  // repeats until they are added to the core's stats.
   #memo = new Map();
+  // The core's generation counter: a Uint32Array over linear memory, made on
+  // the first window. When the memory grows its old buffer is detached, the
+  // view reads undefined, which equals no generation, and is made again.
+  #generation = new Uint32Array(0);
   #callbacks = new Set();
 
   constructor(config = {}) {
@@ -158,15 +166,71 @@ export class Client {
 
   /**
    * The secret a reference names; a fresh cache hit is answered without a
-   * backend round trip. Reads also run the Vault lease work that is due.
+   * backend round trip, and inside its window without calling into the
+   * module. Reads also run the Vault lease work that is due.
    */
-  async get(reference) {
+  get(reference) {
     const memo = this.#memo.get(reference);
-    const answer = call(() => this.#native.get(reference, memo?.serial));
-    if (answer === true) {
-      return memo.secret;
+    if (memo !== undefined && memo.generation === this.#generation[0] && performance.now() < memo.until) {
+      memo.hits += 1;
+      return memo.promise;
     }
+    return this.#getPastWindow(reference, memo);
+  }
+
+  async #getPastWindow(reference, memo) {
+    const repeated = memo === undefined ? undefined : this.#renew(reference, memo);
+    if (repeated !== undefined) {
+      return repeated;
+    }
+    const answer = call(() => this.#native.get(reference));
     return this.#remember(reference, answer instanceof Promise ? await settle(answer) : answer);
+  }
+
+  /**
+   * Past the memo's window: ask the core (which also gets the hits counted
+   * here). The generation is read before the call, so a change landing
+   * during it sends the next read here again. Returns the Secret to hand
+   * out, or undefined when the value must be read.
+   */
+  #renew(reference, memo) {
+    if (this.#generation.length === 0) {
+      this.#generation = new Uint32Array(native.wasmMemory().buffer, this.#native.generationAddress(), 1);
+    }
+    const generation = this.#generation[0];
+    const now = performance.now();
+    let answer;
+    try {
+      answer = call(() => this.#native.window(memo.slot, memo.serial, memo.hits));
+    } finally {
+      memo.hits = 0;
+    }
+    if (answer === null) {
+      return undefined;
+    }
+    if (typeof answer !== 'number') {
+      return this.#remember(reference, answer);
+    }
+    memo.generation = generation;
+    memo.until = now + answer;
+    return memo.secret;
+  }
+
+  /** Add the hits answered from the memo to the core's stats. */
+  #recordHits() {
+    for (const memo of this.#memo.values()) {
+      if (memo.hits > 0) {
+        this.#native.recordHits(memo.slot, memo.hits);
+        memo.hits = 0;
+      }
+    }
+  }
+
+  /** Drop the memo and its slots together, its hits counted first. */
+  #forget() {
+    this.#recordHits();
+    this.#memo.clear();
+    this.#native.resetSlots();
   }
 
   /**
@@ -213,7 +277,7 @@ export class Client {
    */
   async close() {
     // The memo would keep every Secret (and its value) alive with the client.
-    this.#memo.clear();
+    this.#forget();
     return settle(this.#native.close());
   }
 
@@ -249,17 +313,22 @@ export class Client {
   /** Drop the cached value of a reference (any `#field` of it). */
   invalidate(reference) {
     call(() => this.#native.invalidate(reference));
+    const memo = this.#memo.get(reference);
+    if (memo !== undefined && memo.hits > 0) {
+      this.#native.recordHits(memo.slot, memo.hits);
+    }
     this.#memo.delete(reference);
   }
 
   /** Drop every cached value. */
   clear() {
     call(() => this.#native.clear());
-    this.#memo.clear();
+    this.#forget();
   }
 
-  /** Counters since the client was built. */
+  /** Counters since the client was built, including hits answered from the memo. */
   stats() {
+    this.#recordHits();
     return call(() => this.#native.stats());
   }
 
@@ -313,10 +382,19 @@ export class Client {
 
   #remember(reference, nativeSecret) {
     const secret = new Secret(INTERNAL, nativeSecret);
-    if (this.#memo.size >= MEMO_LIMIT) {
-      this.#memo.clear();
+    let memo = this.#memo.get(reference);
+    if (memo === undefined) {
+      if (this.#memo.size >= MEMO_LIMIT) {
+        this.#forget();
+      }
+      memo = { slot: this.#native.openSlot(reference), serial: 0, secret, promise: null, generation: -1, until: 0, hits: 0 };
+      this.#memo.set(reference, memo);
     }
-    this.#memo.set(reference, { serial: nativeSecret.serial, secret });
+    memo.serial = nativeSecret.serial;
+    memo.secret = secret;
+    memo.promise = Promise.resolve(secret);
+    // No window until the core gives one, on the next read.
+    memo.until = 0;
     return secret;
   }
 

@@ -4,9 +4,8 @@
 //!
 //! `get` polls the core's `Client::get` once: a cache hit is answered
 //! synchronously, without a promise, and a miss hands the same future on as
-//! a promise. (Not `get_cached` for hits: only `get` drives the Vault
-//! lifecycle on wasm, so a worker whose reads are all hits would never renew
-//! its leases.)
+//! a promise. Repeated hits are answered by the JS layer inside the core's
+//! windows (hits.rs); both paths drive the Vault lifecycle on wasm.
 //!
 //! The core's `ClientBuilder::build()` is async, but with explicit settings it
 //! finishes on its first poll, so the constructor polls it once and `new
@@ -39,7 +38,8 @@ enum State {
 #[wasm_bindgen(js_name = NativeClient)]
 pub struct WasmClient {
     state: State,
-    background: Arc<Background>,
+    pub(crate) background: Arc<Background>,
+    pub(crate) slots: crate::hits::Slots,
 }
 
 #[wasm_bindgen(js_class = NativeClient)]
@@ -80,7 +80,11 @@ impl WasmClient {
             Some(built) => State::Ready(built.map_err(|e| to_js(&e))?),
             None => State::Building(build.shared()),
         };
-        Ok(WasmClient { state, background })
+        Ok(WasmClient {
+            state,
+            background,
+            slots: Default::default(),
+        })
     }
 
     /// Resolves once the client is built (at once unless the build awaits).
@@ -88,11 +92,10 @@ impl WasmClient {
         self.operation(|_| async { Ok(JsValue::UNDEFINED) })
     }
 
-    /// A cache hit at once: a NativeSecret, or `true` when it comes from the
-    /// backend read `knownSerial` names (the JS layer still holds the Secret
-    /// it built for that read); otherwise a Promise of the NativeSecret.
+    /// A cache hit at once, as a NativeSecret; otherwise a Promise of it.
     /// Throws the errors known at once (invalid reference, cached not-found).
-    pub fn get(&self, reference: JsValue, known_serial: Option<f64>) -> Result<JsValue, JsValue> {
+    /// (The JS layer answers repeated hits itself: src/hits.rs.)
+    pub fn get(&self, reference: JsValue) -> Result<JsValue, JsValue> {
         let reference = reference_arg(&reference)?;
         let Some(client) = self.client_now()?.cloned() else {
             let read =
@@ -112,11 +115,7 @@ impl WasmClient {
         // A read that fails before any I/O (e.g. AWS not configured) has
         // queued an error event.
         self.background.deliver();
-        match result {
-            Ok(hit) if Some(hit.serial() as f64) == known_serial => Ok(JsValue::TRUE),
-            Ok(hit) => Ok(WasmSecret(hit).into()),
-            Err(e) => Err(to_js(&e)),
-        }
+        secret(result)
     }
 
     /// Read from the backend now, whatever the cache holds, and cache it.
@@ -238,12 +237,7 @@ impl WasmClient {
     /// `reference` names (any `#field`); returns the id for `unwatch`.
     pub fn watch(&self, reference: JsValue, callback: Function) -> Result<f64, JsValue> {
         let reference = reference_arg(&reference)?;
-        let client = self.client_now()?.ok_or_else(|| {
-            to_js(&Error::new(
-                ErrorKind::Config,
-                "the client is still being built: create it with `await Client.create(config)`",
-            ))
-        })?;
+        let client = self.built()?;
         let id = self
             .background
             .watch(client, &reference, callback)
@@ -283,6 +277,16 @@ impl WasmClient {
 }
 
 impl WasmClient {
+    /// The client, or the error of a build that failed or is still pending.
+    pub(crate) fn built(&self) -> Result<&Client, JsValue> {
+        self.client_now()?.ok_or_else(|| {
+            to_js(&Error::new(
+                ErrorKind::Config,
+                "the client is still being built: create it with `await Client.create(config)`",
+            ))
+        })
+    }
+
     /// The client if it is built; `None` while a build is still pending.
     fn client_now(&self) -> Result<Option<&Client>, JsValue> {
         match &self.state {

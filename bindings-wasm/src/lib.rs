@@ -9,6 +9,7 @@ mod background;
 mod client;
 mod config;
 mod error;
+mod hits;
 pub mod runtime;
 mod secret;
 

@@ -299,6 +299,50 @@ test('refresh ahead: a hit past refreshAhead is served at once and refreshed in 
   assert.equal(client.stats().refreshes, 1, 'one refresh per due entry');
 });
 
+test('hit path: a change to a shared entry through another spelling is seen by the next hit', async () => {
+  const name = `/${uniquePrefix('hits')}/shared`;
+  aws('ssm.put_parameter(Name=args["n"], Value="one", Type="SecureString")', { n: name });
+  const client = serverClient({ defaultTtl: 3600 });
+  const plain = `ssm:${name}`;
+  const other = `ssm:${name}?ttl=2h`;
+  const first = await client.get(plain);
+  assert.equal(await client.get(plain), first, 'a hit: its window now runs for most of an hour');
+  aws('ssm.put_parameter(Name=args["n"], Value="two", Type="SecureString", Overwrite=True)', { n: name });
+  // The other spelling stores into the same entry: the plain reference's
+  // window is still open, the generation is not.
+  assert.equal((await client.refresh(other)).reveal(), 'two');
+  assert.equal((await client.get(plain)).reveal(), 'two');
+  assert.equal(client.stats().backendCalls.ssm, 2);
+});
+
+test('hit path: stats count every hit, including those answered in JS', async () => {
+  const client = serverClient();
+  const ref = 'vault:secret/myapp/config#api_key';
+  await client.get(ref);
+  for (let i = 0; i < 999; i++) await client.get(ref);
+  const stats = client.stats();
+  assert.deepEqual([stats.misses, stats.hits], [1, 999]);
+  assert.equal(client.stats().hits, 999, 'counted once');
+  client.invalidate(ref);
+  await client.get(ref);
+  assert.deepEqual([client.stats().misses, client.stats().hits], [2, 999]);
+});
+
+test('hit path: repeats stop at the refresh-ahead point, where the core starts the refresh', async () => {
+  const client = serverClient({ defaultTtl: 1, refreshAhead: 0.5, ttlJitter: 0 });
+  const ref = 'ssm:/prod/myapp/db-password';
+  const first = await client.get(ref);
+  for (let i = 0; i < 100; i++) assert.equal(await client.get(ref), first);
+  await client.backgroundWork();
+  assert.equal(client.stats().refreshes, 0, 'not due yet');
+  await sleep(600);
+  assert.equal(await client.get(ref), first, 'served from the cache while it refreshes');
+  await client.backgroundWork();
+  assert.equal(client.stats().refreshes, 1);
+  const next = await client.get(ref);
+  assert.notEqual(next, first, 'the refreshed read, not the repeated one');
+});
+
 /** A TCP proxy to `target` (an http://host:port address) that can be cut. */
 async function cuttableProxy(target) {
   const { hostname, port } = new URL(target);
