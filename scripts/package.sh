@@ -146,6 +146,16 @@ for t in "${targets[@]}"; do
   (cd "$dir" && npm pack --silent --pack-destination "$DIST/npm" >/dev/null)
 done
 
+if [[ $mode == all ]]; then
+  # native.js (the loader) and native.d.ts (the addon's types) are made by a
+  # napi build, not kept in git: make them from the source being packaged,
+  # with a build for this machine, so a fresh clone packages and a stale
+  # copy from an older build never ships. (--host packages what
+  # build-bindings.sh built, which made them.)
+  step "node: native.js and native.d.ts (napi build for this machine)"
+  (cd bindings-node && npm run --silent build >/dev/null) || die "napi build failed"
+fi
+
 step "node: main package"
 main="$node_stage/secretkit"
 mkdir -p "$main"
@@ -168,6 +178,11 @@ node -e '
 (cd "$main" && npm pack --silent --pack-destination "$DIST/npm" >/dev/null)
 
 # ---------------------------------------------------------------- wasm
+if [[ $mode == all ]]; then
+  # pkg/ is generated too: build it from the source being packaged.
+  step "wasm: build (bindings-wasm/build.sh)"
+  bindings-wasm/build.sh >/dev/null || die "bindings-wasm/build.sh failed"
+fi
 step "wasm: secretkit-wasm"
 [[ -f bindings-wasm/pkg/secretkit_wasm_bg.wasm ]] || die "no bindings-wasm/pkg (run scripts/build-bindings.sh)"
 (cd bindings-wasm/pkg && npm pack --silent --pack-destination "$DIST/npm" >/dev/null)
