@@ -19,6 +19,11 @@ REQS=(
   "maturin>=1.9,<2"
   "gunicorn>=22,<24"
   "mypy>=2.4,<3"
+  # secretkit.django's tests (bindings-python/tests/test_django.py): Django
+  # 5.2 LTS (6.x needs Python 3.12), psycopg 3 with its pool, and psycopg2.
+  "Django>=5.2,<6"
+  "psycopg[binary,pool]>=3.2,<4"
+  "psycopg2-binary>=2.9,<3"
 )
 
 # --- Toolchains (README, "Two commands"). The minimum versions:

@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import wait_until
 
 from secretkit import Client, NotFoundError, Secret, SecretkitError
-
-from conftest import wait_until
 
 
 def test_a_hit_hands_out_the_same_secret_until_the_read_changes(

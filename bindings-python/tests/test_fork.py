@@ -10,25 +10,21 @@ stalling the suite.
 from __future__ import annotations
 
 import asyncio
-import json
 import multiprocessing
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 import traceback
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import wait_until
+from conftest import free_port, get_json, wait_until
 
 from secretkit import Client, SecretkitError
 
@@ -306,20 +302,6 @@ def test_leases_stay_with_the_process_that_read_them(servers: dict[str, str]) ->
     assert client.database_credentials(role).username == parent.username
     assert client.close() == 1
     assert not role_exists(servers, parent.username)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get_json(url: str, timeout: float) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
 
 
 def test_gunicorn_preload_workers(servers: dict[str, str], tmp_path: Path) -> None:

@@ -25,6 +25,8 @@ def test_stubtest_finds_no_difference() -> None:
             "mypy.stubtest",
             "--allowlist",
             str(BINDING / "stubtest-allowlist.txt"),
+            "--mypy-config-file",
+            str(BINDING / "pyproject.toml"),
             "secretkit",
         ],
         cwd=BINDING,

@@ -1,18 +1,16 @@
 """Settings for the secretkit Django example.
 
 The database password lives in AWS SSM Parameter Store and is read through
-secretkit; nothing secret is written in this file or in the environment.
+secretkit.django; nothing secret is written in this file or in the environment.
 """
 
 import os
 from pathlib import Path
 
-from secretkit import Client
+from secretkit.django import secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# Django's own signing key; a real deployment would read it through secretkit too.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-insecure-key-for-the-secretkit-example")
 DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 
@@ -23,34 +21,30 @@ WSGI_APPLICATION = "myproject.wsgi.application"
 USE_TZ = True
 TIME_ZONE = "UTC"
 
-# One client per process, made at startup: it only reads configuration (the
-# AWS credential chain, VAULT_ADDR/VAULT_TOKEN), no network, so a broken
-# configuration fails at boot while `manage.py check` needs no backend.
-# Values are cached (5 min by default) and shared by every thread.
-SECRETS = Client.from_env()
-
+# secretkit.django: settings values that are secret references until used.
+# secret() reads nothing at import (so `manage.py check` needs no backend)
+# and its repr is the reference, so `diffsettings` and error pages never
+# print a value; as a string it is the current value, read through the
+# process-wide client's cache (Client.from_env(), made on first use).
+#
+# Django's signing key: in production `secret("ssm:/prod/myapp/django-secret-key")`
+# (Django turns it into bytes with str(), which reads the value); here an
+# environment value, since the demo seeds no signing key.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-insecure-key-for-the-secretkit-example")
 DB_PASSWORD_REF = "ssm:/prod/myapp/db-password"
 
-
-def database_password() -> str:
-    """The plain database password, read when Django opens a connection."""
-    return SECRETS.get(DB_PASSWORD_REF).reveal()
-
-
-# The password is revealed LAZILY, at connect time, not at startup:
-# myproject.postgres calls database_password() each time Django opens a
-# connection. So the plain value never sits in settings (where `diffsettings`
-# or an error page could print it), only in the driver's connect call; a
-# rotated password is picked up by the next new connection once the cache
-# refreshes, without a restart; and commands that never touch the database
-# (`check`, `collectstatic`) need no AWS access. The first connection waits
-# for one SSM read; later ones are cache hits.
+# The ENGINE logs in with the current password each time Django opens a
+# connection (a rotated password is picked up without a restart); a refused
+# login re-reads the password once and retries; connections made with a
+# superseded password are retired between requests. For Vault dynamic
+# credentials: "CREDENTIALS": "vault:database/creds/<role>" instead of
+# USER + PASSWORD (bindings-python/README.md, "Django").
 DATABASES = {
     "default": {
-        "ENGINE": "myproject.postgres",
+        "ENGINE": "secretkit.django.postgresql",
         "NAME": os.environ.get("DB_NAME", "myapp"),
         "USER": os.environ.get("DB_USER", "app_user"),
-        "PASSWORD": database_password,  # a callable, resolved by myproject.postgres
+        "PASSWORD": secret(DB_PASSWORD_REF),
         "HOST": os.environ.get("DB_HOST", "127.0.0.1"),
         "PORT": os.environ.get("DB_PORT", "5432"),
         "CONN_MAX_AGE": 60,

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from secretkit import SecretkitError
+from secretkit.django import default_client
 
 REFERENCES = (
     "ssm:/prod/myapp/db-password",
@@ -40,7 +41,7 @@ def secrets(request):
     entries, ok = [], True
     for reference in REFERENCES:
         try:
-            entries.append(describe(settings.SECRETS.get(reference)))
+            entries.append(describe(default_client().get(reference)))
         except SecretkitError as err:
             ok = False
             entries.append(error_entry(reference, err))

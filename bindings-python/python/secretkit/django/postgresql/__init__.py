@@ -1,0 +1,2 @@
+"""Django's PostgreSQL backend logging in with credentials from secretkit:
+`"ENGINE": "secretkit.django.postgresql"` (see base.py)."""
