@@ -62,7 +62,9 @@ def sandbox() -> int:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runtime", choices=("python", "node"), default="python")
-    ap.add_argument("--freeze", type=float, metavar="SECONDS", help="freeze, then invoke again")
+    ap.add_argument(
+        "--freeze", type=float, metavar="SECONDS", help="freeze, then invoke again"
+    )
     ap.add_argument("--sandbox", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.sandbox:
@@ -72,7 +74,9 @@ def main() -> int:
         command = [sys.executable, str(Path(__file__).resolve()), "--sandbox"]
     else:
         command = ["node", str(HERE / "sandbox.mjs")]
-    env = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    env = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert env.stdin is not None and env.stdout is not None
     # A hung environment fails the run instead of stalling it.
     watchdog = threading.Timer(120, env.kill)
