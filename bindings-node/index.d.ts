@@ -151,6 +151,11 @@ export interface VaultConfig {
   /** Client certificate and key PEM files, for a Vault that requires mutual TLS. */
   clientCert?: string
   clientKey?: string
+  /**
+   * The DNS name TLS presents (SNI) and checks Vault's certificate against,
+   * when the address's host is not that name (like VAULT_TLS_SERVER_NAME).
+   */
+  tlsServerName?: string
 }
 
 export interface ClientConfig extends ClientOptions {
@@ -239,10 +244,21 @@ export interface GetManyOptions {
 }
 
 /**
+ * What the `secretkit:event` diagnostics channel publishes for each event of
+ * every client made while the channel had subscribers (never a value).
+ */
+export interface SecretkitChannelMessage {
+  client: Client
+  event: SecretEvent
+}
+
+/**
  * Reads secrets through one cache. Emits 'created', 'refreshed', 'changed',
  * 'evicted', 'error', 'renewed', 'rotated' and 'expired' (a SecretEvent each);
- * the client subscribes to the core only while one of these has a listener,
- * and never keeps the process alive. 'error' is emitted only when it has a
+ * the client subscribes to the core only while one of these has a listener
+ * (or for its whole life if, when it was made, the `secretkit:event`
+ * diagnostics channel had subscribers or NODE_DEBUG named secretkit), and
+ * never keeps the process alive. 'error' is emitted only when it has a
  * listener, so a background refresh failure never throws.
  */
 export declare class Client extends EventEmitter {

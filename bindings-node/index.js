@@ -3,8 +3,9 @@
 // SecretkitError, a Secret that redacts itself in every formatting path, the
 // memo that answers cache hits without a native call, and Client's events.
 
+const diagnostics = require('node:diagnostics_channel')
 const { EventEmitter } = require('node:events')
-const { inspect } = require('node:util')
+const { debuglog, inspect } = require('node:util')
 const native = require('./native.js')
 
 // Must match ERROR_TAG in src/error.rs.
@@ -51,7 +52,7 @@ const KEYS = {
   aws: ['region', 'accessKeyId', 'secretAccessKey', 'sessionToken', 'endpoint'],
   vault: [
     'address', 'token', 'namespace', 'auth', 'caCert', 'caPath', 'caPem', 'clientCert',
-    'clientKey',
+    'clientKey', 'tlsServerName',
   ],
 }
 
@@ -123,6 +124,26 @@ function errorFromInfo({ code, kind, reference, message }) {
 }
 
 /** A NativeEvent as the public event object: every field present, null when unset. */
+// Operators' views of the events, besides the client's own listeners:
+// the 'secretkit:event' diagnostics channel ({ client, event } per event, for
+// APM agents and loggers) and NODE_DEBUG=secretkit (one line each on stderr).
+// Neither ever carries a value: events name references, versions, lease ids
+// and usernames only.
+const eventsChannel = diagnostics.channel('secretkit:event')
+const debug = debuglog('secretkit')
+
+function describeEvent(event) {
+  let line = `${event.kind} ${event.reference}`
+  if (event.oldVersion !== null || event.newVersion !== null) {
+    line += ` version ${event.oldVersion ?? '-'} -> ${event.newVersion ?? '-'}`
+  }
+  if (event.leaseId !== null) line += ` lease ${event.leaseId}`
+  if (event.ttlSecs !== null) line += ` ttl ${event.ttlSecs}s`
+  if (event.username !== null) line += ` user ${event.oldUsername ?? '-'} -> ${event.username}`
+  if (event.error !== null) line += `: ${event.error.code}: ${event.error.message}`
+  return line
+}
+
 function toEvent(e) {
   return {
     kind: e.kind,
@@ -190,6 +211,8 @@ class Client extends EventEmitter {
   #slotsOpened = 0
   /** The native listener id while anyone listens to an event kind, else null. */
   #subscription = null
+  // Observed through the diagnostics channel or NODE_DEBUG (see constructor).
+  #observed = false
   /** Native ids of the watches still active; close() ends them. */
   #watches = new Set()
 
@@ -209,7 +232,13 @@ class Client extends EventEmitter {
     // Without the core's counter (a runtime that refuses external buffers)
     // nothing is repeated: NaN equals nothing, so every hit asks the core.
     this.#generation = this.#hits.generation ?? new Float64Array([NaN])
+    // Subscribed to the channel or debugging when the client is made: its
+    // events are observed for its whole life. (Otherwise the client
+    // subscribes natively only while it has listeners; so subscribe to the
+    // channel before making clients, as APM agents do at startup.)
+    this.#observed = eventsChannel.hasSubscribers || debug.enabled
     this.#watchListeners()
+    if (this.#observed) this.#subscribe()
   }
 
   /** AWS's standard chain plus VAULT_* / BAO_* variables, like the CLIs. */
@@ -467,7 +496,11 @@ class Client extends EventEmitter {
   // 'newListener' fires before the listener is added, 'removeListener' after
   // it is gone.
   #onNewListener = (name) => {
-    if (EVENT_KINDS.has(name) && this.#subscription === null) {
+    if (EVENT_KINDS.has(name)) this.#subscribe()
+  }
+
+  #subscribe() {
+    if (this.#subscription === null) {
       this.#subscription = this.#native.subscribe(Client.#sink(new WeakRef(this)))
     }
   }
@@ -477,7 +510,7 @@ class Client extends EventEmitter {
   }
 
   #syncSubscription() {
-    let listening = false
+    let listening = this.#observed
     for (const kind of EVENT_KINDS) listening ||= this.listenerCount(kind) > 0
     if (!listening && this.#subscription !== null) {
       this.#native.unsubscribe(this.#subscription)
@@ -494,11 +527,14 @@ class Client extends EventEmitter {
 
   #deliver(nativeEvent) {
     reportDropped(nativeEvent)
+    const event = toEvent(nativeEvent)
+    if (eventsChannel.hasSubscribers) invoke(() => eventsChannel.publish({ client: this, event }))
+    if (debug.enabled) debug('%s', describeEvent(event))
     // EventEmitter throws on an unhandled 'error': a background refresh
     // failure must never crash the process, so 'error' is only emitted to
     // listeners that asked for it.
-    if (nativeEvent.kind === 'error' && this.listenerCount('error') === 0) return
-    invoke(() => this.emit(nativeEvent.kind, toEvent(nativeEvent)))
+    if (event.kind === 'error' && this.listenerCount('error') === 0) return
+    invoke(() => this.emit(event.kind, event))
   }
 
   [inspect.custom]() {

@@ -30,6 +30,9 @@ pub struct VaultConfig {
     /// Client certificate and key PEM files, for mutual TLS.
     pub client_cert: Option<String>,
     pub client_key: Option<String>,
+    /// The name TLS presents and checks the certificate against (like
+    /// VAULT_TLS_SERVER_NAME).
+    pub tls_server_name: Option<String>,
 }
 
 /// How the client logs in; index.d.ts has the typed union per method.
@@ -61,6 +64,7 @@ pub fn vault(config: VaultConfig) -> Result<(secretkit::VaultSettings, VaultAuth
         ca_pem: config.ca_pem.into_iter().collect(),
         client_cert: config.client_cert.map(Into::into),
         client_key: config.client_key.map(Into::into),
+        server_name: config.tls_server_name,
     };
     let settings = secretkit::VaultSettings {
         address: config.address,

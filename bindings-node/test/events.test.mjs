@@ -196,6 +196,42 @@ test('a process with a subscribed client exits on its own', async () => {
   assert.ok(seconds < 10, `took ${seconds} s`)
 })
 
+test('the secretkit:event diagnostics channel sees every client made while subscribed', async () => {
+  const script = `
+    import diagnostics from 'node:diagnostics_channel'
+    import { Client } from 'secretkit'
+    const seen = []
+    diagnostics.subscribe('secretkit:event', ({ client, event }) => {
+      seen.push([client instanceof Client, event.kind, event.reference])
+    })
+    process.env.SK_CHANNEL_PROBE = 'channel-probe-value'
+    const client = Client.fromEnv()
+    await client.get('env:SK_CHANNEL_PROBE')
+    await new Promise((r) => setTimeout(r, 50))
+    console.log(JSON.stringify(seen))
+  `
+  const { stdout, stderr } = await child(script)
+  assert.deepEqual(JSON.parse(stdout), [[true, 'created', 'env:SK_CHANNEL_PROBE']])
+  assert.equal(stderr, '')
+})
+
+test('NODE_DEBUG=secretkit prints one line per event and never a value', async () => {
+  const script = `
+    import { Client } from 'secretkit'
+    process.env.SK_DEBUG_PROBE = 'debug-probe-value'
+    const client = Client.fromEnv()
+    await client.get('env:SK_DEBUG_PROBE')
+    await new Promise((r) => setTimeout(r, 50))
+  `
+  const { stderr } = await run(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: new URL('..', import.meta.url),
+    env: { ...process.env, NODE_DEBUG: 'secretkit' },
+    timeout: 20_000,
+  })
+  assert.match(stderr, /^SECRETKIT \d+: created env:SK_DEBUG_PROBE$/m)
+  assert.doesNotMatch(stderr, /debug-probe-value/)
+})
+
 test('a background failure without an error listener never crashes the process', async () => {
   const script = `
     import { Client } from 'secretkit'

@@ -96,6 +96,15 @@ test('plain http to a remote Vault is refused unless allowHttp', () => {
   new Client({ vault, allowHttp: true })
 })
 
+test('tlsServerName reaches core, which wants a DNS name', () => {
+  new Client({ vault: { address: 'https://10.0.0.1', token: 't', tlsServerName: 'vault.example.com' } })
+  assert.throws(() => new Client({ vault: { address: 'https://10.0.0.1', token: 't', tlsServerName: '10.0.0.1' } }), (err) => {
+    assert.equal(err.code, 'CONFIG')
+    assert.match(err.message, /not a DNS name/)
+    return true
+  })
+})
+
 test('readAttempts bounds the backend calls of one failing read', async () => {
   for (const attempts of [1, 3]) {
     // Port 1 on loopback refuses connections: a transient failure, retried.

@@ -605,7 +605,7 @@ fn credentials(
 /// handle for background refreshes.
 fn build(py: Python<'_>, recipe: Recipe) -> PyResult<Client> {
     let core = block_on(py, recipe.builder()?.build())?.map_err(to_py)?;
-    Ok(Client {
+    let client = Client {
         recipe,
         built: Mutex::new(Built {
             pid: fork::pid(),
@@ -614,7 +614,14 @@ fn build(py: Python<'_>, recipe: Recipe) -> PyResult<Client> {
         memo: SecretMemo::new(py),
         subscriptions: Mutex::default(),
         closed: AtomicBool::new(false),
-    })
+    };
+    // Every client's events go to the standard `logging` logger "secretkit"
+    // (secretkit/_logging.py), as a subscription like any other: delivered
+    // on the events thread, re-attached after a fork. It takes the first
+    // subscription id.
+    let log_event = py.import("secretkit._logging")?.getattr("log_event")?;
+    client.listen(py, log_event.unbind(), None)?;
+    Ok(client)
 }
 
 /// An owned future for `get_many`, so the async form can move it to tokio.

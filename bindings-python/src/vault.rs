@@ -47,6 +47,7 @@ pub fn vault_settings(dict: &Bound<'_, PyDict>) -> PyResult<(VaultSettings, Vaul
             "ca_pem",
             "client_cert",
             "client_key",
+            "tls_server_name",
         ],
     )?;
     let address =
@@ -72,6 +73,7 @@ pub fn vault_settings(dict: &Bound<'_, PyDict>) -> PyResult<(VaultSettings, Vaul
         ca_pem: string(dict, "ca_pem")?.into_iter().collect(),
         client_cert: path("client_cert")?,
         client_key: path("client_key")?,
+        server_name: string(dict, "tls_server_name")?,
     };
     let settings = VaultSettings {
         address,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import sys
 import threading
 import time
@@ -16,6 +17,33 @@ from conftest import Recorder, wait_until
 from secretkit import Client, Event, EventStream, UnavailableError
 
 DB_PASSWORD = "s3cureP@ssw0rd!"
+
+
+def test_every_clients_events_reach_the_secretkit_logger(
+    ssm: Any, unique: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    name = f"/logged-{unique}"
+    ref = f"ssm:{name}"
+    ssm.put_parameter(Name=name, Value="logged-value-1", Type="SecureString")
+    caplog.set_level(logging.DEBUG, logger="secretkit")
+    client = Client.from_env()  # no subscription of its own
+
+    def logged(kind: str) -> list[logging.LogRecord]:
+        return [r for r in caplog.records if getattr(r, "secretkit_event", None) == kind]
+
+    client.get(ref)
+    wait_until(lambda: bool(logged("created")), what="the created record")
+    ssm.put_parameter(Name=name, Value="logged-value-2", Type="SecureString", Overwrite=True)
+    client.refresh(ref)
+    wait_until(lambda: bool(logged("changed")), what="the changed record")
+    (created,) = logged("created")
+    (changed,) = logged("changed")
+    assert (created.name, created.levelno) == ("secretkit", logging.DEBUG)
+    assert created.getMessage() == f"created {ref} version - -> 1"
+    assert changed.levelno == logging.INFO
+    assert changed.getMessage() == f"changed {ref} version 1 -> 2"
+    assert changed.secretkit_reference == ref  # type: ignore[attr-defined]
+    assert "logged-value" not in caplog.text
 
 
 def test_changed_event_after_put_parameter_and_refresh(

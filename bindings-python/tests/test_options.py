@@ -154,6 +154,7 @@ def test_vault_auth_config_is_checked_before_any_login(tmp_path: Path) -> None:
         vault(method="jwt", role="app", jwt_file=role_file),
         vault(method="token_file", path=role_file),
         {"address": "http://127.0.0.1:1", "token": "t", "namespace": "ns", "auth": None},
+        {"address": "https://10.0.0.1", "token": "t", "tls_server_name": "vault.example.com"},
     ]
     for config in ok:
         Client(vault=config)  # accepted: files are read at login, not here
@@ -167,6 +168,13 @@ def test_vault_auth_config_is_checked_before_any_login(tmp_path: Path) -> None:
         "path is required": vault(method="token_file"),
         "token or an auth method": {**vault(method="token_file", path="f"), "token": "t"},
         "without a token": {"address": "http://127.0.0.1:1"},
+        # The TLS server name reaches core, which wants a DNS name
+        # (core/tests/real_faults.rs proves one against OpenBao).
+        "not a DNS name": {
+            "address": "https://10.0.0.1",
+            "token": "t",
+            "tls_server_name": "10.0.0.1",
+        },
     }
     for message, config in config_errors.items():
         with pytest.raises(ConfigError, match=message):

@@ -23,6 +23,8 @@ mod policy;
 pub mod reference;
 pub mod runtime;
 mod secret;
+#[cfg(not(target_arch = "wasm32"))]
+mod server_name;
 mod stats;
 
 pub use aws_http::SdkHttp;

@@ -50,6 +50,14 @@ impl std::fmt::Display for TransportError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TransportError::Connect(m) => write!(f, "connection failed: {m}"),
+            // rustls says "not valid for name" when the certificate is
+            // good but names another host: the fix is the name, not a CA.
+            TransportError::Untrusted(m) if m.contains("not valid for name") => write!(
+                f,
+                "the server's TLS certificate is not trusted ({m}); if the server is \
+                 reached by an address its certificate does not name, give the name it \
+                 does (Vault: VAULT_TLS_SERVER_NAME or the vault tls_server_name option)"
+            ),
             TransportError::Untrusted(m) => write!(
                 f,
                 "the server's TLS certificate is not trusted ({m}); if it is signed by a \
@@ -108,6 +116,10 @@ pub struct TlsSettings {
     /// `VAULT_CLIENT_KEY`), for servers that ask for one.
     pub client_cert: Option<std::path::PathBuf>,
     pub client_key: Option<std::path::PathBuf>,
+    /// The name TLS presents (SNI) and checks the certificate against, when
+    /// the address's host is not it (`VAULT_TLS_SERVER_NAME`; see
+    /// `server_name.rs`). A DNS name.
+    pub server_name: Option<String>,
 }
 
 impl std::fmt::Debug for TlsSettings {
@@ -118,6 +130,7 @@ impl std::fmt::Debug for TlsSettings {
             .field("ca_pem", &self.ca_pem.len())
             .field("client_cert", &self.client_cert)
             .field("client_key", &self.client_key)
+            .field("server_name", &self.server_name)
             .finish()
     }
 }
@@ -248,6 +261,7 @@ pub mod native {
     #[derive(Clone)]
     pub struct ReqwestTransport {
         client: reqwest::Client,
+        server_name: Option<Arc<crate::server_name::ServerNameRoute>>,
     }
 
     impl ReqwestTransport {
@@ -277,10 +291,21 @@ pub mod native {
             if let Some(identity) = tls_identity(tls)? {
                 builder = builder.identity(identity);
             }
+            let server_name = match &tls.server_name {
+                Some(name) => {
+                    let route = crate::server_name::ServerNameRoute::new(name)?;
+                    builder = builder.dns_resolver(route.clone());
+                    Some(route)
+                }
+                None => None,
+            };
             let client = builder
                 .build()
                 .map_err(|e| TransportError::Io(e.to_string()))?;
-            Ok(ReqwestTransport { client })
+            Ok(ReqwestTransport {
+                client,
+                server_name,
+            })
         }
     }
 
@@ -346,9 +371,14 @@ pub mod native {
             request: http::Request<Bytes>,
         ) -> BoxFuture<'static, Result<http::Response<Bytes>, TransportError>> {
             let client = self.client.clone();
+            let server_name = self.server_name.clone();
             Box::pin(async move {
                 let (parts, body) = request.into_parts();
-                let mut builder = client.request(parts.method, parts.uri.to_string());
+                let url = match &server_name {
+                    Some(route) => route.route(&parts.uri)?,
+                    None => parts.uri.to_string(),
+                };
+                let mut builder = client.request(parts.method, url);
                 for (name, value) in parts.headers.iter() {
                     builder = builder.header(name, value);
                 }

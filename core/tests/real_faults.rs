@@ -762,6 +762,59 @@ async fn openbao_over_tls_trusts_its_private_ca_and_refuses_others_clearly() {
 }
 
 #[tokio::test]
+async fn a_tls_server_name_is_the_name_the_certificate_is_checked_against() {
+    // On 127.0.0.2, which the dev certificate (localhost, 127.0.0.1) does
+    // not name: a Vault reached by an address its certificate lacks.
+    let bao = Bao::start_tls_at("server-name", "127.0.0.2").await;
+    bao.put("faults/sni", serde_json::json!({ "k": "by-name" }))
+        .await;
+    let reference = "vault:secret/faults/sni#k";
+    let client = |server_name: Option<&str>| {
+        Client::builder()
+            .vault(VaultSettings {
+                address: bao.url(),
+                token: BAO_TOKEN.into(),
+                namespace: None,
+                tls: TlsSettings {
+                    ca_files: vec![bao.ca()],
+                    server_name: server_name.map(Into::into),
+                    ..Default::default()
+                },
+            })
+            .settings(settings())
+            .build()
+    };
+
+    // A name the certificate holds: read (the connection still goes to
+    // 127.0.0.2; nothing resolves "localhost" to it but the override).
+    let named = client(Some("localhost")).await.unwrap();
+    assert_eq!(value(&named, reference).await, "by-name");
+
+    // No name, or one the certificate lacks: refused as untrusted.
+    for (what, name) in [
+        ("no server name", None),
+        ("another name", Some("vault.example.com")),
+    ] {
+        let err = failure(&client(name).await.unwrap(), reference).await;
+        println!("TLS server name, {what}: {err}");
+        assert_eq!(err.kind(), ErrorKind::Config, "{what}: {err}");
+        assert!(err.message().contains("not trusted"), "{what}: {err}");
+        // The hint is the name, not a CA.
+        assert!(
+            err.message().contains("VAULT_TLS_SERVER_NAME"),
+            "{what}: {err}"
+        );
+    }
+
+    // Not a DNS name: refused when the client is built.
+    for bad in ["127.0.0.1", "two words"] {
+        let err = client(Some(bad)).await.err().expect(bad);
+        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+        assert!(err.message().contains("not a DNS name"), "{err}");
+    }
+}
+
+#[tokio::test]
 async fn an_openbao_restart_is_ridden_out_with_the_cached_value_then_recovered() {
     let mut bao = Bao::start_tls("restart").await;
     bao.put("faults/restart", serde_json::json!({ "k": "before" }))

@@ -87,6 +87,12 @@ class VaultConfig(TypedDict):
     token: NotRequired[str]
     namespace: NotRequired[str | None]
     auth: NotRequired[VaultAuth]
+    ca_cert: NotRequired[str]  # a PEM file of CA certificates (VAULT_CACERT)
+    ca_path: NotRequired[str]  # a directory of them (VAULT_CAPATH)
+    ca_pem: NotRequired[str]  # PEM CA certificates inline
+    client_cert: NotRequired[str]  # mutual TLS: certificate and key files
+    client_key: NotRequired[str]
+    tls_server_name: NotRequired[str]  # the DNS name TLS checks (VAULT_TLS_SERVER_NAME)
 
 @type_check_only
 class Lease(TypedDict):

@@ -187,6 +187,7 @@ impl ClientBuilder {
             ca_pem: Vec::new(),
             client_cert: path(&["VAULT_CLIENT_CERT", "BAO_CLIENT_CERT"]),
             client_key: path(&["VAULT_CLIENT_KEY", "BAO_CLIENT_KEY"]),
+            server_name: var(&["VAULT_TLS_SERVER_NAME", "BAO_TLS_SERVER_NAME"]),
         };
         self.vault = Some(VaultSettings {
             address,
@@ -215,7 +216,7 @@ impl ClientBuilder {
             Some(rt) => {
                 if !(vault_tls.is_empty() && aws_tls.is_empty()) {
                     return Err(Error::config(
-                        "CA and client certificate settings need the built-in HTTP client; \
+                        "CA, client certificate and TLS server name settings need the built-in HTTP client; \
                          this runtime brings its own transport (on the edge the host's fetch \
                          decides which servers to trust)",
                     ));

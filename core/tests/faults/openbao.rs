@@ -23,7 +23,19 @@ pub async fn vault_api(
         ca_files: ca.map(Path::to_path_buf).into_iter().collect(),
         ..Default::default()
     };
-    let transport = ReqwestTransport::with_tls(Duration::from_secs(5), &tls).unwrap();
+    vault_api_tls(address, token, &tls, method, path, body).await
+}
+
+/// `vault_api` trusting `tls`.
+pub async fn vault_api_tls(
+    address: &str,
+    token: &str,
+    tls: &TlsSettings,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let transport = ReqwestTransport::with_tls(Duration::from_secs(5), tls).unwrap();
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let request = http::Request::builder()
         .method(method)
@@ -74,6 +86,7 @@ fn free_port_pair() -> u16 {
 pub struct Bao {
     child: Option<Child>,
     dir: PathBuf,
+    host: &'static str,
     port: u16,
 }
 
@@ -82,6 +95,13 @@ impl Bao {
     /// certificate for 127.0.0.1; they are kept in `dir/tls` (the dev server
     /// deletes its own copies when it stops).
     pub async fn start_tls(name: &str) -> Bao {
+        Bao::start_tls_at(name, "127.0.0.1").await
+    }
+
+    /// Listening on `host` (a loopback address). The certificate names
+    /// `localhost` and 127.0.0.1 only, so on another address it is reached
+    /// with the TLS server name `localhost` (`tls()`).
+    pub async fn start_tls_at(name: &str, host: &'static str) -> Bao {
         let dir =
             std::env::temp_dir().join(format!("secretkit-faults-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -89,19 +109,22 @@ impl Bao {
         let mut bao = Bao {
             child: None,
             port: free_port_pair(),
+            host,
             dir,
         };
         bao.spawn(&[
             "-dev-tls".into(),
             format!("-dev-tls-cert-dir={}", bao.dir.join("gen").display()),
-            format!("-dev-listen-address=127.0.0.1:{}", bao.port),
+            format!("-dev-listen-address={host}:{}", bao.port),
         ]);
         let gen = bao.dir.join("gen");
         let files = ["vault-ca.pem", "vault-cert.pem", "vault-key.pem"];
-        bao.wait_ready(&gen.join("vault-ca.pem"), || {
-            files.iter().all(|f| gen.join(f).exists())
-        })
-        .await;
+        let tls = TlsSettings {
+            ca_files: vec![gen.join("vault-ca.pem")],
+            ..bao.tls()
+        };
+        bao.wait_ready(&tls, || files.iter().all(|f| gen.join(f).exists()))
+            .await;
         std::fs::create_dir_all(bao.dir.join("tls")).unwrap();
         for f in files {
             std::fs::copy(gen.join(f), bao.dir.join("tls").join(f)).unwrap();
@@ -110,11 +133,20 @@ impl Bao {
     }
 
     pub fn url(&self) -> String {
-        format!("https://127.0.0.1:{}", self.port)
+        format!("https://{}:{}", self.host, self.port)
     }
 
     pub fn ca(&self) -> PathBuf {
         self.dir.join("tls/vault-ca.pem")
+    }
+
+    /// What a client trusts to reach this server.
+    pub fn tls(&self) -> TlsSettings {
+        TlsSettings {
+            ca_files: vec![self.ca()],
+            server_name: (self.host != "127.0.0.1").then(|| "localhost".to_owned()),
+            ..Default::default()
+        }
     }
 
     fn spawn(&mut self, args: &[String]) {
@@ -144,8 +176,8 @@ impl Bao {
         }));
     }
 
-    /// Until the TLS listener answers `sys/health` (trusting `ca`).
-    async fn wait_ready(&mut self, ca: &Path, files_ready: impl Fn() -> bool) {
+    /// Until the TLS listener answers `sys/health` (trusting `tls`).
+    async fn wait_ready(&mut self, tls: &TlsSettings, files_ready: impl Fn() -> bool) {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
@@ -154,7 +186,7 @@ impl Bao {
             }
             if files_ready() {
                 let (status, _) =
-                    vault_api(&self.url(), BAO_TOKEN, Some(ca), "GET", "sys/health", None).await;
+                    vault_api_tls(&self.url(), BAO_TOKEN, tls, "GET", "sys/health", None).await;
                 if status == 200 {
                     return;
                 }
@@ -184,7 +216,8 @@ impl Bao {
         std::fs::write(
             &config,
             format!(
-                "listener \"tcp\" {{\n  address = \"127.0.0.1:{}\"\n  tls_cert_file = \"{}\"\n  tls_key_file = \"{}\"\n}}\n",
+                "listener \"tcp\" {{\n  address = \"{}:{}\"\n  tls_cert_file = \"{}\"\n  tls_key_file = \"{}\"\n}}\n",
+                self.host,
                 self.port,
                 tls.join("vault-cert.pem").display(),
                 tls.join("vault-key.pem").display()
@@ -195,15 +228,15 @@ impl Bao {
             format!("-dev-listen-address=127.0.0.1:{}", free_port_pair()),
             format!("-config={}", config.display()),
         ]);
-        let ca = self.ca();
-        self.wait_ready(&ca, || true).await;
+        let tls = self.tls();
+        self.wait_ready(&tls, || true).await;
     }
 
     pub async fn put(&self, path: &str, data: serde_json::Value) {
-        let (status, answer) = vault_api(
+        let (status, answer) = vault_api_tls(
             &self.url(),
             BAO_TOKEN,
-            Some(&self.ca()),
+            &self.tls(),
             "POST",
             &format!("secret/data/{path}"),
             Some(serde_json::json!({ "data": data })),

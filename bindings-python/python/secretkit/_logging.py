@@ -1,0 +1,71 @@
+"""Every client's events on the standard `logging` logger "secretkit".
+
+Levels by kind: DEBUG for the routine (created, refreshed, evicted,
+renewed), INFO for a new value (changed, rotated), WARNING for a failure
+(error, expired). Records carry `secretkit_event` and `secretkit_reference`
+attributes for structured handlers. Never a value: events name references,
+versions, lease ids and usernames only.
+
+The logger gets a NullHandler, as libraries do: nothing is printed unless
+the application configures logging. `logging` itself is imported at the
+first event, not with secretkit (import time).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import logging
+
+    from ._native import Event
+
+DEBUG, INFO, WARNING = 10, 20, 30
+LEVELS = {
+    "created": DEBUG,
+    "refreshed": DEBUG,
+    "evicted": DEBUG,
+    "renewed": DEBUG,
+    "changed": INFO,
+    "rotated": INFO,
+    "error": WARNING,
+    "expired": WARNING,
+}
+
+_logger: logging.Logger | None = None
+
+
+def logger() -> logging.Logger:
+    global _logger
+    if _logger is None:
+        import logging
+
+        found = logging.getLogger("secretkit")
+        found.addHandler(logging.NullHandler())
+        _logger = found
+    return _logger
+
+
+def describe(event: Event) -> str:
+    line = f"{event.kind} {event.reference}"
+    if event.old_version is not None or event.new_version is not None:
+        line += f" version {event.old_version or '-'} -> {event.new_version or '-'}"
+    if event.lease_id is not None:
+        line += f" lease {event.lease_id}"
+    if event.ttl_secs is not None:
+        line += f" ttl {event.ttl_secs}s"
+    if event.username is not None:
+        line += f" user {event.old_username or '-'} -> {event.username}"
+    error: Any = event.error
+    if error is not None:
+        line += f": {error.code}: {error.message}"
+    return line
+
+
+def log_event(event: Event) -> None:
+    """The subscription every client makes (src/client.rs, `build`)."""
+    level = LEVELS.get(event.kind, INFO)
+    log = logger()
+    if log.isEnabledFor(level):
+        extra = {"secretkit_event": event.kind, "secretkit_reference": event.reference}
+        log.log(level, "%s", describe(event), extra=extra)
