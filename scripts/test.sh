@@ -59,8 +59,9 @@ suite() {
 }
 
 suite format cargo fmt --all --check
-# --show-output prints the figures the lifecycle tests report.
-suite rust cargo test -p secretkit -- --show-output
+# --show-output prints the figures the lifecycle tests report; --features
+# tracing builds the optional tracing events in (tests/tracing.rs).
+suite rust cargo test -p secretkit --features tracing -- --show-output
 suite python .venv/bin/python -m pytest bindings-python/tests
 suite node bash -c 'cd bindings-node && node --test test/*.test.mjs'
 suite wasm bash -c 'cd bindings-wasm && node --test test/*.test.mjs'

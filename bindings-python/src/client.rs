@@ -207,7 +207,7 @@ impl Client {
     /// Call `callback(event)` for every cache event, on the "secretkit-events"
     /// thread; returns the id for `unsubscribe`.
     fn subscribe(&self, py: Python<'_>, callback: Bound<'_, PyAny>) -> PyResult<u64> {
-        self.listen(py, callable(callback)?, None)
+        self.listen(py, callable(callback)?, Filter::All)
     }
 
     /// Call `callback(event)` whenever the secret `reference` names gets a
@@ -471,14 +471,14 @@ impl Client {
     /// secret's changes) and remember it for `unsubscribe`, the garbage
     /// collector and a forked child's rebuilt core client. The id is the
     /// binding's own, the same in parent and child.
-    fn listen(&self, py: Python<'_>, callback: Py<PyAny>, watch: Option<String>) -> PyResult<u64> {
+    fn listen(&self, py: Python<'_>, callback: Py<PyAny>, filter: Filter) -> PyResult<u64> {
         // Once `core` returns, it is this process's core client for good
         // (a rebuild needs another fork, which this thread would not survive).
         let (core, _) = self.core(py)?;
         let queue = events::queue(py)?; // may release the GIL: before the lock
         let mut sub = Sub {
             subscription: Subscription::new(callback),
-            watch,
+            filter,
             core_id: 0,
         };
         sub.core_id = sub.attach(&core, &queue).map_err(to_py)?;
@@ -490,7 +490,7 @@ impl Client {
     }
 
     fn watch_with(&self, py: Python<'_>, reference: &str, callback: Py<PyAny>) -> PyResult<u64> {
-        self.listen(py, callback, Some(reference.to_owned()))
+        self.listen(py, callback, Filter::Watch(reference.to_owned()))
     }
 }
 
@@ -559,18 +559,35 @@ struct Subscriptions {
 
 struct Sub {
     subscription: Arc<Subscription>,
-    /// `watch(reference, ...)`, or every event.
-    watch: Option<String>,
+    filter: Filter,
     /// Its id in the current core client.
     core_id: u64,
+}
+
+/// Which events a subscription gets.
+enum Filter {
+    /// `subscribe`: every event.
+    All,
+    /// `watch(reference, ...)`: new values of that secret.
+    Watch(String),
+    /// The logging subscription: what operators watch (a new value, a
+    /// failure), not the routine (created, refreshed, evicted, renewed),
+    /// which would be most of the events and share the bounded queue.
+    Notable,
 }
 
 impl Sub {
     fn attach(&self, core: &secretkit::Client, queue: &Queue) -> secretkit::Result<u64> {
         let listener = listener(queue, self.subscription.clone());
-        match &self.watch {
-            None => Ok(core.subscribe(listener)),
-            Some(reference) => core.watch(reference, listener),
+        match &self.filter {
+            Filter::All => Ok(core.subscribe(listener)),
+            Filter::Watch(reference) => core.watch(reference, listener),
+            Filter::Notable => Ok(core.subscribe(Box::new(move |event: &secretkit::Event| {
+                use secretkit::EventKind::*;
+                if matches!(event.kind, Changed | Rotated | Error | Expired) {
+                    listener(event)
+                }
+            }))),
         }
     }
 }
@@ -615,12 +632,12 @@ fn build(py: Python<'_>, recipe: Recipe) -> PyResult<Client> {
         subscriptions: Mutex::default(),
         closed: AtomicBool::new(false),
     };
-    // Every client's events go to the standard `logging` logger "secretkit"
-    // (secretkit/_logging.py), as a subscription like any other: delivered
-    // on the events thread, re-attached after a fork. It takes the first
-    // subscription id.
+    // Every client's notable events go to the standard `logging` logger
+    // "secretkit" (secretkit/_logging.py), as a subscription like any other:
+    // delivered on the events thread, re-attached after a fork. It takes
+    // the first subscription id.
     let log_event = py.import("secretkit._logging")?.getattr("log_event")?;
-    client.listen(py, log_event.unbind(), None)?;
+    client.listen(py, log_event.unbind(), Filter::Notable)?;
     Ok(client)
 }
 

@@ -19,7 +19,7 @@ from secretkit import Client, Event, EventStream, UnavailableError
 DB_PASSWORD = "s3cureP@ssw0rd!"
 
 
-def test_every_clients_events_reach_the_secretkit_logger(
+def test_every_clients_notable_events_reach_the_secretkit_logger(
     ssm: Any, unique: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     name = f"/logged-{unique}"
@@ -31,19 +31,35 @@ def test_every_clients_events_reach_the_secretkit_logger(
     def logged(kind: str) -> list[logging.LogRecord]:
         return [r for r in caplog.records if getattr(r, "secretkit_event", None) == kind]
 
-    client.get(ref)
-    wait_until(lambda: bool(logged("created")), what="the created record")
+    client.get(ref)  # created: routine, not logged
     ssm.put_parameter(Name=name, Value="logged-value-2", Type="SecureString", Overwrite=True)
     client.refresh(ref)
     wait_until(lambda: bool(logged("changed")), what="the changed record")
-    (created,) = logged("created")
     (changed,) = logged("changed")
-    assert (created.name, created.levelno) == ("secretkit", logging.DEBUG)
-    assert created.getMessage() == f"created {ref} version - -> 1"
-    assert changed.levelno == logging.INFO
+    assert (changed.name, changed.levelno) == ("secretkit", logging.INFO)
     assert changed.getMessage() == f"changed {ref} version 1 -> 2"
     assert changed.secretkit_reference == ref  # type: ignore[attr-defined]
+    assert logged("created") == []
     assert "logged-value" not in caplog.text
+
+
+def test_a_failed_read_is_a_warning_on_the_secretkit_logger(
+    closed_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="secretkit")
+    client = Client(vault={"address": f"http://127.0.0.1:{closed_port}", "token": "t"})
+    with pytest.raises(UnavailableError):
+        client.get("vault:secret/down#field")
+
+    def failures() -> list[str]:
+        return [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelno == logging.WARNING and r.getMessage().startswith("error vault:secret/down")
+        ]
+
+    wait_until(lambda: bool(failures()), what="the error record")
+    assert failures()[0].startswith("error vault:secret/down: UNAVAILABLE: ")
 
 
 def test_changed_event_after_put_parameter_and_refresh(

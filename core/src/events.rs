@@ -107,9 +107,44 @@ impl Listeners {
     }
 
     pub(crate) fn emit(&self, event: Event) {
+        #[cfg(feature = "tracing")]
+        trace(&event);
         let listeners = self.listeners.read().unwrap_or_else(|p| p.into_inner());
         for (_, listener) in listeners.iter() {
             listener(&event);
         }
+    }
+}
+
+/// With the `tracing` feature every event is also a `tracing` event (target
+/// `secretkit`): WARN for a failure (error, expired), INFO for a new value
+/// (changed, rotated), DEBUG for the routine; its fields are the event's,
+/// never a value.
+#[cfg(feature = "tracing")]
+fn trace(e: &Event) {
+    macro_rules! at {
+        ($level:expr) => {
+            tracing::event!(
+                target: "secretkit",
+                $level,
+                kind = e.kind.as_str(),
+                reference = %e.reference,
+                old_version = e.old_version.as_deref(),
+                new_version = e.new_version.as_deref(),
+                lease_id = e.lease_id.as_deref(),
+                old_lease_id = e.old_lease_id.as_deref(),
+                username = e.username.as_deref(),
+                old_username = e.old_username.as_deref(),
+                ttl_secs = e.ttl_secs,
+                error = e.error.as_ref().map(|err| tracing::field::display(err)),
+                "secretkit {}",
+                e.kind.as_str()
+            )
+        };
+    }
+    match e.kind {
+        EventKind::Error | EventKind::Expired => at!(tracing::Level::WARN),
+        EventKind::Changed | EventKind::Rotated => at!(tracing::Level::INFO),
+        _ => at!(tracing::Level::DEBUG),
     }
 }

@@ -1,10 +1,10 @@
-"""Every client's events on the standard `logging` logger "secretkit".
-
-Levels by kind: DEBUG for the routine (created, refreshed, evicted,
-renewed), INFO for a new value (changed, rotated), WARNING for a failure
-(error, expired). Records carry `secretkit_event` and `secretkit_reference`
-attributes for structured handlers. Never a value: events name references,
-versions, lease ids and usernames only.
+"""Every client's notable events on the standard `logging` logger
+"secretkit": INFO for a new value (changed, rotated), WARNING for a failure
+(error, expired). The routine ones (created, refreshed, evicted, renewed)
+are most of the events and are not logged (src/client.rs, `Filter::Notable`);
+`client.subscribe` gets them. Records carry `secretkit_event` and
+`secretkit_reference` attributes for structured handlers. Never a value:
+events name references, versions, lease ids and usernames only.
 
 The logger gets a NullHandler, as libraries do: nothing is printed unless
 the application configures logging. `logging` itself is imported at the
@@ -20,17 +20,8 @@ if TYPE_CHECKING:
 
     from ._native import Event
 
-DEBUG, INFO, WARNING = 10, 20, 30
-LEVELS = {
-    "created": DEBUG,
-    "refreshed": DEBUG,
-    "evicted": DEBUG,
-    "renewed": DEBUG,
-    "changed": INFO,
-    "rotated": INFO,
-    "error": WARNING,
-    "expired": WARNING,
-}
+INFO, WARNING = 20, 30
+LEVELS = {"changed": INFO, "rotated": INFO, "error": WARNING, "expired": WARNING}
 
 _logger: logging.Logger | None = None
 

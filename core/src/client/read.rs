@@ -26,6 +26,10 @@ const MAX_RETRY_WAIT: Duration = Duration::from_secs(2);
 /// removes itself from `in_flight` when done, whoever is polling it, even if
 /// the read panicked.
 pub(super) fn start_fetch(inner: Arc<Inner>, r: Reference, key: CacheKey, id: u64) -> SharedFetch {
+    // With the `tracing` feature: one `secretkit.read` span per backend read
+    // (retries included), shared by every reader that joined it.
+    #[cfg(feature = "tracing")]
+    let span = tracing::debug_span!(target: "secretkit", "secretkit.read", reference = %key);
     let fut: BoxFuture<'static, Result<Arc<Fetched>>> = Box::pin(async move {
         let work = AssertUnwindSafe(read_and_store(&inner, &r, &key)).catch_unwind();
         let result = match work.await {
@@ -43,6 +47,9 @@ pub(super) fn start_fetch(inner: Arc<Inner>, r: Reference, key: CacheKey, id: u6
         drop(in_flight);
         result
     });
+    #[cfg(feature = "tracing")]
+    let fut: BoxFuture<'static, Result<Arc<Fetched>>> =
+        Box::pin(tracing::Instrument::instrument(fut, span));
     fut.shared()
 }
 
@@ -111,6 +118,14 @@ async fn fetch_with_retries(inner: &Inner, r: &Reference, key: &CacheKey) -> Res
                 && attempt < inner.settings.read_attempts
                 && later(now, wait) < deadline
                 && inner.cache.servable(key, now).is_none();
+            #[cfg(feature = "tracing")]
+            tracing::debug!(
+                target: "secretkit",
+                attempt,
+                retry,
+                error = %error,
+                "secretkit backend call failed"
+            );
             if !retry {
                 return Err(error);
             }
