@@ -4,7 +4,7 @@
 // Configuration comes from the worker's env bindings, never from a process
 // environment (edge runtimes have none): AWS_REGION, AWS_ACCESS_KEY_ID,
 // AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN?, AWS_ENDPOINT_URL?, VAULT_ADDR,
-// VAULT_TOKEN, VAULT_NAMESPACE?.
+// VAULT_TOKEN, VAULT_NAMESPACE?, SECRETS_TTL_SECONDS?.
 //
 // GET /secrets lists the example references in their redacted form (never a
 // value); GET /health answers once the isolate is up.
@@ -35,6 +35,9 @@ function clientConfig(env) {
     config.vault = { address: env.VAULT_ADDR, token: env.VAULT_TOKEN };
     if (env.VAULT_NAMESPACE) config.vault.namespace = env.VAULT_NAMESPACE;
   }
+  // This example's knob for the cache's TTL (5 minutes by default); the
+  // tests set it short to run requests across expiries.
+  if (env.SECRETS_TTL_SECONDS) config.defaultTtl = Number(env.SECRETS_TTL_SECONDS);
   return config;
 }
 

@@ -43,6 +43,7 @@ const secretsWorker :Workerd.Worker = (
     (name = "VAULT_TOKEN", fromEnvironment = "VAULT_TOKEN"),
     (name = "VAULT_NAMESPACE", fromEnvironment = "VAULT_NAMESPACE"),
     (name = "SECRETKIT_EXAMPLE_FINGERPRINTS", fromEnvironment = "SECRETKIT_EXAMPLE_FINGERPRINTS"),
+    (name = "SECRETS_TTL_SECONDS", fromEnvironment = "SECRETS_TTL_SECONDS"),
     (name = "SECRETKIT_EXAMPLE_RUNTIME", text = "workerd"),
   ],
 );
