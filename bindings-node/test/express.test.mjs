@@ -11,7 +11,7 @@ import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { after, before, test } from 'node:test'
 import pg from 'pg'
-import { env, until } from './helpers.mjs'
+import { env, until, vaultApi } from './helpers.mjs'
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/express/', import.meta.url))
 const ROLE = 'sk-express-short'
@@ -21,16 +21,6 @@ const TTL = '3s'
 const MAX_TTL = '6s'
 const DB = { host: env.SK_PG_HOST, port: Number(env.SK_PG_PORT), database: env.SK_PG_DB }
 const admin = new pg.Pool({ ...DB, user: env.SK_PG_ADMIN_USER, password: env.SK_PG_ADMIN_PASSWORD, max: 1 })
-
-async function vaultApi(method, path, body) {
-  const response = await fetch(`${env.VAULT_ADDR}/v1/${path}`, {
-    method,
-    headers: { 'X-Vault-Token': env.VAULT_TOKEN },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status}`)
-  return response.status === 204 ? null : response.json()
-}
 
 async function freePort() {
   const server = createServer().listen(0, '127.0.0.1')

@@ -71,3 +71,14 @@ export async function until(what, check, ms = 5000) {
     await sleep(100)
   }
 }
+
+/** Vault's HTTP API with the root token, for setting up (roles, revocations); the JSON answer or null. */
+export async function vaultApi(method, path, body) {
+  const response = await fetch(`${env.VAULT_ADDR}/v1/${path}`, {
+    method,
+    headers: { 'X-Vault-Token': env.VAULT_TOKEN },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${await response.text()}`)
+  return response.status === 204 ? null : response.json()
+}

@@ -14,7 +14,7 @@ import { Client, SecretkitError } from 'secretkit'
 import * as pgEsm from 'secretkit/pg'
 import { createPool, isAuthFailure, SecretPool } from 'secretkit/pg'
 import { createSecret, putParameter, uniqueName } from './aws.mjs'
-import { env, explicitClient, nextEvent, rejection, sleep, until } from './helpers.mjs'
+import { env, explicitClient, nextEvent, rejection, sleep, until, vaultApi } from './helpers.mjs'
 
 const LIFECYCLE = ['SK_PG_HOST', 'SK_PG_PORT', 'SK_PG_DB', 'SK_PG_ADMIN_USER', 'SK_PG_ADMIN_PASSWORD', 'SK_VAULT_DB_ROLE']
 const missing = LIFECYCLE.filter((name) => !env[name])
@@ -70,16 +70,6 @@ async function setPassword(user, password) {
 
 async function dropRole(user) {
   await adminQuery(`drop role if exists "${user}"`)
-}
-
-async function vaultApi(method, path, body) {
-  const response = await fetch(`${env.VAULT_ADDR}/v1/${path}`, {
-    method,
-    headers: { 'X-Vault-Token': env.VAULT_TOKEN },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${await response.text()}`)
-  return response.status === 204 ? null : response.json()
 }
 
 async function putSecretValue(name, value) {
