@@ -360,7 +360,6 @@ impl Cache {
         self.generation.bump();
     }
 
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.lock().entries.len()
     }

@@ -12,6 +12,7 @@
 //! # Ok(()) }
 //! ```
 
+mod audit;
 mod aws_http;
 pub mod backends;
 mod cache;
@@ -27,6 +28,7 @@ mod secret;
 mod server_name;
 mod stats;
 
+pub use audit::{AuditCallback, AuditRecord, AuditSettings, Fsync, Identity, Outcome};
 pub use aws_http::SdkHttp;
 pub use backends::aws::AwsSettings;
 pub use backends::vault::VaultSettings;
@@ -43,4 +45,4 @@ pub use runtime::{
     TransportError,
 };
 pub use secret::{Lease, Secret, REDACTED};
-pub use stats::{BackendCalls, Stats};
+pub use stats::{BackendCalls, Histogram, Metrics, Stats, LATENCY_BOUNDS};

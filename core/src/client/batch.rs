@@ -20,6 +20,7 @@ use crate::backends::aws::{Answers, ASM_BATCH, SSM_BATCH};
 use crate::error::{Error, Result};
 use crate::reference::{CacheKey, Reference, Scheme};
 use crate::secret::{Fetched, Secret};
+use crate::audit::Outcome;
 use crate::stats::Counters;
 
 /// References that one batch API can answer together.
@@ -49,7 +50,7 @@ impl Client {
         for (i, p) in parsed.iter().enumerate() {
             let Ok(p) = p else { continue };
             let r = &p.reference;
-            if let Some(hit) = self.cached_answer(r, &p.key) {
+            if let Some(hit) = self.cached_answer(p, self.identity.as_ref()) {
                 answers[i] = Some(hit);
                 continue;
             }
@@ -71,7 +72,7 @@ impl Client {
         // `singles` holds only indexes whose parse succeeded.
         let singles_done = join_all(singles.iter().filter_map(|&i| {
             let p = parsed[i].as_ref().ok()?.clone();
-            Some(async move { self.fetched(&p.reference, &p.key).await })
+            Some(async move { self.fetched(&p, self.identity.as_ref()).await })
         }));
         let batches_done = join_all(
             chunks(&batchable.ssm, Scheme::Ssm, SSM_BATCH)
@@ -222,8 +223,9 @@ impl Client {
         if others.is_empty() {
             return None;
         }
-        for _ in &others {
+        for (other, _) in &others {
             Counters::bump(&self.inner.counters.refreshes);
+            self.inner.note_key(other, Outcome::Refresh, None);
         }
         let mut ids = vec![(key.path.clone(), r.ttl)];
         ids.extend(others.into_iter().map(|(k, ttl)| (k.path, ttl)));

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use super::lifecycle::Lifecycle;
 use super::memo::ParseMemo;
 use super::{Client, ClientSettings, Inner};
+use crate::audit::{Audit, AuditSettings};
 use crate::backends::aws::{Aws, AwsSettings};
 use crate::backends::vault::{Vault, VaultSettings};
 #[cfg(not(target_arch = "wasm32"))]
@@ -38,6 +39,7 @@ pub struct ClientBuilder {
     aws: AwsSource,
     vault: Option<VaultSettings>,
     settings: ClientSettings,
+    audit: Option<AuditSettings>,
     /// Configuration came from the environment, where SECRETKIT_ALLOW_HTTP
     /// may allow plain http.
     from_env: bool,
@@ -52,8 +54,15 @@ impl ClientBuilder {
             aws: AwsSource::None,
             vault: None,
             settings: ClientSettings::default(),
+            audit: None,
             from_env: false,
         }
+    }
+
+    /// Turn the access audit trail on (see `AuditSettings`).
+    pub fn audit(mut self, audit: AuditSettings) -> Self {
+        self.audit = Some(audit);
+        self
     }
 
     /// The transport and clock to run on; natively the default is reqwest + tokio.
@@ -272,8 +281,11 @@ impl ClientBuilder {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
+        let audit = self.audit.map(Audit::new).transpose()?;
         let client = Client {
+            identity: None,
             inner: Arc::new(Inner {
+                audit,
                 cache: Cache::new(settings.max_entries),
                 windows: Default::default(),
                 memo: ParseMemo::new(settings.max_entries.saturating_mul(4)),
@@ -292,6 +304,7 @@ impl ClientBuilder {
             }),
         };
         client.start_lifecycle();
+        client.start_audit_flush();
         Ok(client)
     }
 

@@ -22,6 +22,7 @@ use std::time::{Duration, SystemTime};
 
 use super::memo::Parsed;
 use super::Client;
+use crate::audit::{Identity, Outcome};
 use crate::cache::Generation;
 use crate::error::Result;
 use crate::secret::Secret;
@@ -74,8 +75,12 @@ impl Client {
     /// timer), so that a binding may repeat an answer while the generation
     /// is unchanged without reading a clock. `false` where no background
     /// task can run (wasm, a client without a runtime): compare the clock.
+    /// Audited clients have no windows to end: `false` as well.
     pub fn end_windows_by_generation(&self) -> bool {
         let inner = &self.inner;
+        if inner.audit.is_some() {
+            return false;
+        }
         inner.windows.start(
             &inner.rt.clock,
             inner.spawner.as_ref(),
@@ -85,6 +90,13 @@ impl Client {
 }
 
 impl Handle {
+    /// This handle, its reads attributed to `identity` in the audit trail.
+    pub fn with_identity(mut self, identity: Identity) -> Handle {
+        self.client = self.client.with_identity(identity);
+        self.last = None;
+        self
+    }
+
     /// The reference as the application wrote it.
     pub fn reference(&self) -> &str {
         &self.parsed.name
@@ -109,13 +121,17 @@ impl Handle {
     pub fn get_cached(&mut self) -> Option<Result<Secret>> {
         let inner = &self.client.inner;
         let generation = inner.cache.generation().get();
+        // Audited, every hit goes to the core (`until` is then now).
         if let Some(last) = &self.last {
             if last.generation == generation && inner.rt.clock.now() < last.until {
                 Counters::bump(&inner.counters.hits);
+                inner.counters.outcome(self.parsed.reference.scheme, Outcome::Hit, 1);
                 return Some(Ok(last.secret.clone()));
             }
         }
-        let (answer, until) = self.client.cached(&self.parsed)?;
+        let (answer, until) = self
+            .client
+            .cached(&self.parsed, self.client.identity.as_ref())?;
         self.last = match &answer {
             Ok(secret) => Some(Repeat {
                 secret: secret.clone(),
@@ -134,8 +150,16 @@ impl Handle {
     /// generation *before* calling this, and repeat the answer only while it
     /// still holds that value: a change that lands during the call then
     /// sends the next read here rather than being missed.
+    ///
+    /// Audited (`Client::audited`), the window is always empty: each hit
+    /// must come here to be recorded with its caller.
     pub fn window(&self) -> Option<Result<Window>> {
-        let (answer, until) = self.client.cached(&self.parsed)?;
+        self.window_as(self.client.identity.as_ref())
+    }
+
+    /// `window`, the hit attributed to `identity` in the audit trail.
+    pub fn window_as(&self, identity: Option<&Identity>) -> Option<Result<Window>> {
+        let (answer, until) = self.client.cached(&self.parsed, identity)?;
         let now = self.client.inner.rt.clock.now();
         self.client.inner.windows.schedule(until, now);
         Some(answer.map(|secret| Window {
@@ -155,6 +179,11 @@ impl Handle {
             .counters
             .hits
             .fetch_add(hits, std::sync::atomic::Ordering::Relaxed);
+        let scheme = self.parsed.reference.scheme;
+        inner.counters.outcome(scheme, Outcome::Hit, hits);
+        if let Some(audit) = &inner.audit {
+            audit.hits(&self.parsed.name, scheme, hits, inner.rt.clock.now());
+        }
         inner.cache.touch(&self.parsed.key);
     }
 }

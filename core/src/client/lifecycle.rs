@@ -85,6 +85,16 @@ impl Lifecycle {
     }
 
     /// When something is next due, if anything is tracked.
+    /// Each lease held (its cache key as a reference) and when it expires.
+    pub(crate) fn expiries(&self) -> Vec<(String, SystemTime)> {
+        let state = self.lock();
+        state
+            .leases
+            .iter()
+            .map(|(key, t)| (key.to_string(), t.expires_at))
+            .collect()
+    }
+
     pub(crate) fn next_due(&self) -> Option<SystemTime> {
         let state = self.lock();
         let leases = state.leases.values().filter(|t| !t.busy).map(|t| t.next_at);
@@ -307,6 +317,7 @@ impl Inner {
     async fn replace(self: &Arc<Inner>, key: &CacheKey, reference: &Reference) {
         let client = Client {
             inner: self.clone(),
+            identity: None,
         };
         // The read goes through the single-flight path; `stored` then calls
         // `track_lease`, which swaps the tracked lease and emits `rotated`.

@@ -26,6 +26,7 @@ use lifecycle::Lifecycle;
 use memo::{ParseMemo, Parsed};
 use read::start_fetch;
 
+use crate::audit::{Audit, AuditRecord, Identity, Outcome};
 use crate::backends::aws::Aws;
 use crate::backends::vault::Vault;
 use crate::cache::{Cache, Lookup, Timing};
@@ -35,7 +36,7 @@ use crate::policy::{backoff, later, scale, Rng};
 use crate::reference::{CacheKey, Reference};
 use crate::runtime::{BoxFuture, Runtime, Spawn};
 use crate::secret::{Fetched, Secret};
-use crate::stats::{Counters, Stats};
+use crate::stats::{Counters, Metrics, Stats};
 
 /// Largest secret value accepted from any backend (Secrets Manager's own
 /// limit is 64 KiB, SSM's 8 KiB).
@@ -68,6 +69,8 @@ struct Inner {
     /// Backend reads under way, shared by every caller that misses the same key.
     in_flight: Mutex<HashMap<CacheKey, InFlight>>,
     next_read: AtomicU64,
+    /// The access audit trail, when the application turned it on.
+    audit: Option<Audit>,
 }
 
 /// Database credentials from Vault's database engine.
@@ -85,6 +88,8 @@ pub struct DbCredentials {
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// Who reads through this clone, for the audit trail (`with_identity`).
+    identity: Option<Identity>,
 }
 
 impl Client {
@@ -101,6 +106,16 @@ impl Client {
             .vault_from_env()?
             .build()
             .await
+    }
+
+    /// A clone whose reads the audit trail attributes to `identity` (the
+    /// service, user or request the application names). Shares everything
+    /// else with this client.
+    pub fn with_identity(&self, identity: Identity) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            identity: Some(identity),
+        }
     }
 
     /// The secret a reference names, from the cache when it is fresh.
@@ -120,14 +135,15 @@ impl Client {
             Ok(()) => self.inner.memo.parse(reference).ok()?,
             Err(e) => return Some(Err(e.for_reference(reference))),
         };
-        self.cached(&parsed).map(|(answer, _)| answer)
+        self.cached(&parsed, self.identity.as_ref())
+            .map(|(answer, _)| answer)
     }
 
     /// `get` of a parsed reference, the client known open.
     async fn read(&self, parsed: &Parsed) -> Result<Secret> {
         self.drive_lifecycle();
         let fetched = self
-            .fetched(&parsed.reference, &parsed.key)
+            .fetched(parsed, self.identity.as_ref())
             .await
             .map_err(|e| e.for_reference(&parsed.name))?;
         cut(parsed, fetched)
@@ -135,7 +151,11 @@ impl Client {
 
     /// `get_cached` of a parsed reference, with until when its answer may be
     /// repeated (see `cached_answer_until`).
-    fn cached(&self, parsed: &Parsed) -> Option<(Result<Secret>, SystemTime)> {
+    fn cached(
+        &self,
+        parsed: &Parsed,
+        identity: Option<&Identity>,
+    ) -> Option<(Result<Secret>, SystemTime)> {
         if let Err(e) = self.open() {
             return Some((
                 Err(e.for_reference(&parsed.name)),
@@ -143,7 +163,7 @@ impl Client {
             ));
         }
         self.drive_lifecycle();
-        let (answer, until) = self.cached_answer_until(&parsed.reference, &parsed.key)?;
+        let (answer, until) = self.cached_answer_until(parsed, identity)?;
         let answer = match answer {
             Ok(fetched) => cut(parsed, fetched),
             Err(e) => Err(e.for_reference(&parsed.name)),
@@ -156,11 +176,18 @@ impl Client {
     pub async fn refresh(&self, reference: &str) -> Result<Secret> {
         self.open().map_err(|e| e.for_reference(reference))?;
         let parsed = self.inner.memo.parse(reference)?;
-        let fetched = self
+        let result = self
             .shared_fetch(&parsed.reference, parsed.key.clone())
-            .await
-            .map_err(|e| e.for_reference(reference))?;
-        cut(&parsed, fetched)
+            .await;
+        let outcome = match &result {
+            Ok(_) => Outcome::Refresh,
+            Err(e) => Outcome::of_error(e),
+        };
+        let value = result.as_ref().ok().map(|v| &**v);
+        let error = result.as_ref().err();
+        self.inner
+            .note(&parsed, outcome, value, error, self.identity.as_ref());
+        cut(&parsed, result.map_err(|e| e.for_reference(reference))?)
     }
 
     /// Drop the cached value of a reference (any `#field` of it).
@@ -187,7 +214,57 @@ impl Client {
     /// Stop renewing, and revoke the Vault leases this client holds (unless
     /// `revoke_on_close` is off). Returns how many leases were revoked.
     pub async fn close(&self) -> usize {
-        self.inner.close().await
+        let revoked = self.inner.close().await;
+        self.flush_audit();
+        revoked
+    }
+
+    /// Write what the audit trail holds to its sinks now (a binding does it
+    /// at process exit); returns how many records were written.
+    pub fn flush_audit(&self) -> usize {
+        self.inner.audit.as_ref().map_or(0, Audit::flush)
+    }
+
+    /// Flush, then take the records kept for the caller
+    /// (`AuditSettings::keep`), with how many were dropped because nobody
+    /// took them in time.
+    pub fn take_audit(&self) -> (Vec<AuditRecord>, u64) {
+        self.inner
+            .audit
+            .as_ref()
+            .map_or((Vec::new(), 0), Audit::take)
+    }
+
+    /// Whether the audit trail is on: bindings then send every hit here,
+    /// with the caller's identity, instead of repeating it on their side.
+    pub fn audited(&self) -> bool {
+        self.inner.audit.is_some()
+    }
+
+    /// Natively: flush the audit trail every `interval` from a background
+    /// task holding only a weak reference (a dropped client stops it).
+    fn start_audit_flush(&self) {
+        let (Some(spawner), Some(audit)) = (&self.inner.spawner, &self.inner.audit) else {
+            return;
+        };
+        if cfg!(target_arch = "wasm32") {
+            return;
+        }
+        let weak = Arc::downgrade(&self.inner);
+        let clock = self.inner.rt.clock.clone();
+        let interval = audit.interval();
+        spawner.spawn(Box::pin(async move {
+            loop {
+                clock.sleep(interval).await;
+                let Some(inner) = weak.upgrade() else { return };
+                if let Some(audit) = &inner.audit {
+                    audit.flush();
+                }
+                if inner.lifecycle.is_closed() {
+                    return;
+                }
+            }
+        }));
     }
 
     /// Natively: one background task that wakes when lease or token work is
@@ -244,6 +321,22 @@ impl Client {
         self.inner.counters.snapshot()
     }
 
+    /// What an operator exports: reads by backend and outcome, backend read
+    /// latency, cache size and the time left on each lease.
+    pub fn metrics(&self) -> Metrics {
+        let inner = &self.inner;
+        let mut m = inner.counters.metrics();
+        m.cache_entries = inner.cache.len();
+        let now = inner.rt.clock.now();
+        m.leases = inner
+            .lifecycle
+            .expiries()
+            .into_iter()
+            .map(|(reference, at)| (reference, at.duration_since(now).unwrap_or_default()))
+            .collect();
+        m
+    }
+
     /// Call `listener` for every event; returns an id for `unsubscribe`.
     pub fn subscribe(&self, listener: impl Fn(&Event) + Send + Sync + 'static) -> u64 {
         let id = self.inner.next_listener.fetch_add(1, Ordering::Relaxed);
@@ -292,7 +385,7 @@ impl Client {
         // One read for both fields: a rotation cannot pair one lease's
         // username with another's password.
         let fetched = self
-            .fetched(&user.reference, &user.key)
+            .fetched(&user, self.identity.as_ref())
             .await
             .map_err(|e| e.for_reference(&reference))?;
         let username = cut(&user, fetched.clone())?;
@@ -306,8 +399,13 @@ impl Client {
     }
 
     /// The cache's answer, if it has one; starts a due background refresh.
-    fn cached_answer(&self, r: &Reference, key: &CacheKey) -> Option<Result<Arc<Fetched>>> {
-        self.cached_answer_until(r, key).map(|(answer, _)| answer)
+    fn cached_answer(
+        &self,
+        p: &Parsed,
+        identity: Option<&Identity>,
+    ) -> Option<Result<Arc<Fetched>>> {
+        self.cached_answer_until(p, identity)
+            .map(|(answer, _)| answer)
     }
 
     /// The cache's answer and until when it may be repeated without asking
@@ -316,10 +414,11 @@ impl Client {
     /// for anything else.
     fn cached_answer_until(
         &self,
-        r: &Reference,
-        key: &CacheKey,
+        p: &Parsed,
+        identity: Option<&Identity>,
     ) -> Option<(Result<Arc<Fetched>>, SystemTime)> {
         let inner = &self.inner;
+        let (r, key) = (&p.reference, &p.key);
         let now = inner.rt.clock.now();
         match inner.cache.lookup(key, now) {
             Lookup::Fresh {
@@ -328,10 +427,17 @@ impl Client {
                 until,
             } => {
                 Counters::bump(&inner.counters.hits);
+                inner.counters.outcome(r.scheme, Outcome::Hit, 1);
+                if let Some(audit) = &inner.audit {
+                    audit.hit(&p.name, r.scheme, &value, identity, now);
+                }
                 if refresh {
-                    self.refresh_in_background(r, key);
+                    self.refresh_in_background(r, key, identity);
                 }
                 let until = match inner.lifecycle.next_due() {
+                    // Audited, every hit comes here to be recorded with
+                    // its caller: nothing is repeated on the binding's side.
+                    _ if inner.audit.is_some() => now,
                     Some(due) if cfg!(target_arch = "wasm32") => until.min(due),
                     _ => until,
                 };
@@ -339,21 +445,24 @@ impl Client {
             }
             Lookup::Stale { value, refresh } => {
                 Counters::bump(&inner.counters.stale_serves);
+                inner.note(p, Outcome::Stale, Some(&value), None, identity);
                 if refresh {
-                    self.refresh_in_background(r, key);
+                    self.refresh_in_background(r, key, identity);
                 }
                 Some((Ok(value), now))
             }
             Lookup::NotFound(e) => {
                 Counters::bump(&inner.counters.hits);
+                inner.note(p, Outcome::of_error(&e), None, Some(&e), identity);
                 Some((Err(e), now))
             }
             Lookup::Miss => None,
         }
     }
 
-    async fn fetched(&self, r: &Reference, key: &CacheKey) -> Result<Arc<Fetched>> {
-        if let Some(answer) = self.cached_answer(r, key) {
+    async fn fetched(&self, p: &Parsed, identity: Option<&Identity>) -> Result<Arc<Fetched>> {
+        let (r, key) = (&p.reference, &p.key);
+        if let Some(answer) = self.cached_answer(p, identity) {
             return answer;
         }
         Counters::bump(&self.inner.counters.misses);
@@ -367,8 +476,10 @@ impl Client {
                 // takes them one after the other, never nested).
                 if let Lookup::Fresh { value, refresh, .. } = self.inner.cache.lookup(key, now) {
                     drop(in_flight);
+                    self.inner
+                        .note(p, Outcome::Miss, Some(&value), None, identity);
                     if refresh {
-                        self.refresh_in_background(r, key);
+                        self.refresh_in_background(r, key, identity);
                     }
                     return Ok(value);
                 }
@@ -376,15 +487,29 @@ impl Client {
             self.join_locked(&mut in_flight, r, key, now)
         };
         let result = read.await;
-        self.inner.or_stale(key, result)
+        let failed = result.is_err();
+        let answer = self.inner.or_stale(key, result);
+        let outcome = match &answer {
+            Ok(_) if failed => Outcome::Stale,
+            Ok(_) => Outcome::Miss,
+            Err(e) => Outcome::of_error(e),
+        };
+        let value = answer.as_ref().ok().map(|v| &**v);
+        self.inner
+            .note(p, outcome, value, answer.as_ref().err(), identity);
+        answer
     }
 
-    fn refresh_in_background(&self, r: &Reference, key: &CacheKey) {
+    /// Start a background re-read of a due entry; recorded as a refresh on
+    /// behalf of `identity`, whose read found it due.
+    fn refresh_in_background(&self, r: &Reference, key: &CacheKey, identity: Option<&Identity>) {
         let Some(spawner) = &self.inner.spawner else {
             self.inner.cache.refresh_abandoned(key);
             return;
         };
         Counters::bump(&self.inner.counters.refreshes);
+        self.inner
+            .note_key(key, Outcome::Refresh, identity);
         if let Some(batch) = self.batch_refresh(r, key) {
             spawner.spawn(batch);
             return;
@@ -435,6 +560,35 @@ impl Client {
 }
 
 impl Inner {
+    /// Count an access (or lease action) for the metrics and record it in
+    /// the audit trail. Hits are counted where they are served instead
+    /// (aggregated: see `cached_answer_until`).
+    fn note(
+        &self,
+        p: &Parsed,
+        outcome: Outcome,
+        value: Option<&Fetched>,
+        error: Option<&Error>,
+        identity: Option<&Identity>,
+    ) {
+        let scheme = p.reference.scheme;
+        self.counters.outcome(scheme, outcome, 1);
+        if let Some(audit) = &self.audit {
+            let now = self.rt.clock.now();
+            audit.one(&p.name, scheme, outcome, value, error, identity, now);
+        }
+    }
+
+    /// `note` of work on a cache key no reference names (background refresh).
+    fn note_key(&self, key: &CacheKey, outcome: Outcome, identity: Option<&Identity>) {
+        self.counters.outcome(key.scheme, outcome, 1);
+        if let Some(audit) = &self.audit {
+            let now = self.rt.clock.now();
+            let reference = key.to_string();
+            audit.one(&reference, key.scheme, outcome, None, None, identity, now);
+        }
+    }
+
     fn in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<CacheKey, InFlight>> {
         self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -534,6 +688,21 @@ impl Inner {
     }
 
     fn emit(&self, event: Event) {
+        let outcome = match event.kind {
+            EventKind::Renewed => Some(Outcome::Renewed),
+            EventKind::Rotated => Some(Outcome::Rotated),
+            EventKind::Expired => Some(Outcome::Expired),
+            _ => None,
+        };
+        if let Some(outcome) = outcome {
+            let scheme = Reference::parse(&event.reference)
+                .map(|r| r.scheme)
+                .unwrap_or(crate::reference::Scheme::Vault);
+            self.counters.outcome(scheme, outcome, 1);
+            if let Some(audit) = &self.audit {
+                audit.lease(&event, scheme, outcome);
+            }
+        }
         self.listeners.emit(event);
     }
 }

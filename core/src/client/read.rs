@@ -67,7 +67,10 @@ fn panicked(payload: &(dyn std::any::Any + Send)) -> Error {
 }
 
 async fn read_and_store(inner: &Arc<Inner>, r: &Reference, key: &CacheKey) -> Result<Arc<Fetched>> {
+    let started = inner.rt.clock.now();
     let result = fetch_with_retries(inner, r, key).await.map(Arc::new);
+    let took = inner.rt.clock.now().duration_since(started);
+    inner.counters.latency(r.scheme, took.unwrap_or_default());
     let value = match result {
         Ok(value) => value,
         Err(error) => {
