@@ -24,6 +24,8 @@ REQS=(
   "Django>=5.2,<6"
   "psycopg[binary,pool]>=3.2,<4"
   "psycopg2-binary>=2.9,<3"
+  # secretkit.prometheus (optional for users): its collector's test.
+  "prometheus-client>=0.21,<1"
 )
 
 # --- Toolchains (README, "Two commands"). The minimum versions:

@@ -61,6 +61,9 @@ pub fn after_fork_in_child() {
 #[pyfunction]
 #[pyo3(name = "_shutdown")]
 pub fn shutdown(py: Python<'_>) -> PyResult<()> {
+    // The audit trail's last records reach the Python sinks through the
+    // events thread: flushed before it stops.
+    crate::audit::flush_all(py);
     CLOSING.store(true, SeqCst);
     crate::events::stop_dispatcher(py)?;
     let deadline = Instant::now() + Duration::from_secs(2);

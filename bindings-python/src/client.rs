@@ -25,6 +25,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 use secretkit::{AwsSettings, ClientBuilder, ClientSettings, Stats, VaultAuth, VaultSettings};
 
+use crate::audit;
 use crate::block_on;
 use crate::bridge::{awaitable, Deliver, Ready};
 use crate::db::DbCredentials;
@@ -49,6 +50,8 @@ pub struct Client {
     /// (its other reads do), and a lease read after close would be neither
     /// renewed nor revoked.
     closed: AtomicBool,
+    /// The audit trail is on: reads pass the caller's `Identity` (audit.rs).
+    audited: bool,
 }
 
 #[pymethods]
@@ -65,6 +68,7 @@ impl Client {
     ) -> PyResult<Self> {
         let recipe = Recipe {
             settings: client_settings(options)?,
+            audit: audit::options(options)?,
             backends: Backends::Given {
                 aws: aws.map(aws_settings).transpose()?.map(Box::new),
                 vault: vault.map(vault_settings).transpose()?.map(Box::new),
@@ -80,6 +84,7 @@ impl Client {
     fn from_env(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let recipe = Recipe {
             settings: client_settings(options)?,
+            audit: audit::options(options)?,
             backends: Backends::FromEnv,
         };
         build(py, recipe)
@@ -88,11 +93,13 @@ impl Client {
     /// Blocking read. A cache hit is answered right here, holding the GIL and
     /// without touching tokio; a miss waits with the GIL released.
     fn get(&self, py: Python<'_>, reference: &Bound<'_, PyString>) -> PyResult<Py<PyAny>> {
-        if let Some(secret) = self.memo.hit(py, reference, Hit::Secret)? {
+        let who = self.identity(py)?;
+        if let Some(secret) = self.memo.hit(py, reference, Hit::Secret, who.as_ref())? {
             return Ok(secret);
         }
         let text = reference.to_cow()?;
         let (core, pid) = self.core(py)?;
+        let core = as_identity(core, who);
         let secret = match core.get_cached(&text) {
             Some(hit) => hit,
             None => block_on(py, core.get(&text))?,
@@ -110,11 +117,13 @@ impl Client {
         py: Python<'py>,
         reference: &Bound<'py, PyString>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        if let Some(ready) = self.memo.hit(py, reference, Hit::Ready)? {
+        let who = self.identity(py)?;
+        if let Some(ready) = self.memo.hit(py, reference, Hit::Ready, who.as_ref())? {
             return Ok(ready.into_bound(py));
         }
         let text = reference.to_cow()?;
         let (core, pid) = self.core(py)?;
+        let core = as_identity(core, who);
         if let Some(hit) = core.get_cached(&text) {
             let ready = match hit {
                 Ok(secret) => Ready::value(
@@ -133,6 +142,7 @@ impl Client {
     /// Read from the backend now, whatever the cache holds, and cache it.
     fn refresh(&self, py: Python<'_>, reference: String) -> PyResult<Secret> {
         let (core, _) = self.core(py)?;
+        let core = as_identity(core, self.identity(py)?);
         block_on(py, core.refresh(&reference))?
             .map(Secret)
             .map_err(to_py)
@@ -144,6 +154,7 @@ impl Client {
         reference: String,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (core, _) = self.core(py)?;
+        let core = as_identity(core, self.identity(py)?);
         awaitable(py, async move { secret(core.refresh(&reference).await) })
     }
 
@@ -157,7 +168,8 @@ impl Client {
         references: Vec<String>,
         return_exceptions: bool,
     ) -> PyResult<Py<PyAny>> {
-        let results = block_on(py, get_many(&self.core(py)?.0, references))?;
+        let core = as_identity(self.core(py)?.0, self.identity(py)?);
+        let results = block_on(py, get_many(&core, references))?;
         many(py, results, return_exceptions)
     }
 
@@ -168,7 +180,8 @@ impl Client {
         references: Vec<String>,
         return_exceptions: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let fut = get_many(&self.core(py)?.0, references);
+        let core = as_identity(self.core(py)?.0, self.identity(py)?);
+        let fut = get_many(&core, references);
         awaitable(py, async move {
             let results = fut.await;
             Box::new(move |py: Python<'_>| many(py, results, return_exceptions)) as Deliver
@@ -202,6 +215,31 @@ impl Client {
         let (core, _) = self.core(py)?;
         self.memo.record_hits(py);
         stats_dict(py, core.stats())
+    }
+
+    /// What an operator exports: `reads` [(backend, outcome, count)],
+    /// `backend_calls` {backend: n}, `latency` {backend: {"buckets":
+    /// [(le_seconds, cumulative)], "sum": s, "count": n}}, `cache_entries`,
+    /// `leases` {reference: seconds left}. `secretkit.prometheus` renders it.
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let (core, _) = self.core(py)?;
+        self.memo.record_hits(py);
+        metrics_dict(py, core.metrics())
+    }
+
+    /// The Prometheus text exposition of `metrics()`.
+    fn metrics_text(&self, py: Python<'_>) -> PyResult<String> {
+        let (core, _) = self.core(py)?;
+        self.memo.record_hits(py);
+        Ok(core.metrics().to_prometheus())
+    }
+
+    /// Hand the audit records held so far to the sinks now; returns how
+    /// many. (They go every `audit_interval` by themselves, and at exit.)
+    fn flush_audit(&self, py: Python<'_>) -> PyResult<usize> {
+        let (core, _) = self.core(py)?;
+        self.memo.record_hits(py);
+        Ok(py.detach(|| core.flush_audit()))
     }
 
     /// Call `callback(event)` for every cache event, on the "secretkit-events"
@@ -378,6 +416,16 @@ impl Client {
 }
 
 impl Client {
+    /// The caller's `Identity` for the audit trail; not looked up (None)
+    /// when auditing is off, so reads pay nothing for it.
+    fn identity(&self, py: Python<'_>) -> PyResult<Option<secretkit::Identity>> {
+        if self.audited {
+            audit::current(py)
+        } else {
+            Ok(None)
+        }
+    }
+
     /// What `close` does before the core closes: refuse new credentials and
     /// drop the remembered `Secret`s. The core client to close: none in a
     /// forked child that has not built its own (the one it holds is the
@@ -429,7 +477,10 @@ impl Client {
     /// no lock held, so two threads may build at once: the first to finish
     /// wins and the other's client (which holds nothing yet) is dropped.
     fn rebuild(&self, py: Python<'_>, pid: u32) -> PyResult<secretkit::Client> {
-        let fresh = block_on(py, self.recipe.builder()?.build())?.map_err(to_py)?;
+        let fresh = block_on(py, self.recipe.builder(py)?.build())?.map_err(to_py)?;
+        if self.audited {
+            audit::register(pid, &fresh);
+        }
         if self.closed.load(SeqCst) {
             // Closed before the fork: stays closed (reads raise ConfigError).
             block_on(py, fresh.close())?;
@@ -516,6 +567,7 @@ struct Built {
 /// forked child can build its own core client the same way.
 struct Recipe {
     settings: ClientSettings,
+    audit: Option<audit::Options>,
     backends: Backends,
 }
 
@@ -531,8 +583,11 @@ enum Backends {
 }
 
 impl Recipe {
-    fn builder(&self) -> PyResult<ClientBuilder> {
-        let builder = secretkit::Client::builder().settings(self.settings.clone());
+    fn builder(&self, py: Python<'_>) -> PyResult<ClientBuilder> {
+        let mut builder = secretkit::Client::builder().settings(self.settings.clone());
+        if let Some(audit) = &self.audit {
+            builder = builder.audit(audit.settings(py)?);
+        }
         Ok(match &self.backends {
             Backends::Given { aws, vault } => {
                 let mut builder = builder;
@@ -621,8 +676,13 @@ fn credentials(
 /// `build()` runs inside this process's runtime, so the core captures its
 /// handle for background refreshes.
 fn build(py: Python<'_>, recipe: Recipe) -> PyResult<Client> {
-    let core = block_on(py, recipe.builder()?.build())?.map_err(to_py)?;
+    let core = block_on(py, recipe.builder(py)?.build())?.map_err(to_py)?;
+    let audited = recipe.audit.is_some();
+    if audited {
+        audit::register(fork::pid(), &core);
+    }
     let client = Client {
+        audited,
         recipe,
         built: Mutex::new(Built {
             pid: fork::pid(),
@@ -639,6 +699,59 @@ fn build(py: Python<'_>, recipe: Recipe) -> PyResult<Client> {
     let log_event = py.import("secretkit._logging")?.getattr("log_event")?;
     client.listen(py, log_event.unbind(), Filter::Notable)?;
     Ok(client)
+}
+
+/// `core`, its reads attributed to `who` in the audit trail.
+fn as_identity(core: secretkit::Client, who: Option<secretkit::Identity>) -> secretkit::Client {
+    match who {
+        Some(who) => core.with_identity(who),
+        None => core,
+    }
+}
+
+fn metrics_dict(py: Python<'_>, m: secretkit::Metrics) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    let reads: Vec<(&str, &str, u64)> = m
+        .reads
+        .iter()
+        .map(|(b, o, n)| (*b, o.as_str(), *n))
+        .collect();
+    d.set_item("reads", reads)?;
+    d.set_item(
+        "backend_calls",
+        m.backend_calls.into_iter().collect::<HashMap<_, _>>(),
+    )?;
+    let latency = PyDict::new(py);
+    for h in &m.latency {
+        let mut cumulative = 0;
+        let buckets: Vec<(f64, u64)> = h
+            .counts
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                cumulative += n;
+                let le = secretkit::LATENCY_BOUNDS
+                    .get(i)
+                    .copied()
+                    .unwrap_or(f64::INFINITY);
+                (le, cumulative)
+            })
+            .collect();
+        let one = PyDict::new(py);
+        one.set_item("buckets", buckets)?;
+        one.set_item("sum", h.sum_seconds)?;
+        one.set_item("count", h.count())?;
+        latency.set_item(h.backend, one)?;
+    }
+    d.set_item("latency", latency)?;
+    d.set_item("cache_entries", m.cache_entries)?;
+    let leases: HashMap<String, f64> = m
+        .leases
+        .into_iter()
+        .map(|(r, left)| (r, left.as_secs_f64()))
+        .collect();
+    d.set_item("leases", leases)?;
+    Ok(d)
 }
 
 /// An owned future for `get_many`, so the async form can move it to tokio.

@@ -163,6 +163,8 @@ impl Subscription {
 
 pub enum Dispatch {
     Event(Arc<Subscription>, Box<secretkit::Event>),
+    /// A flushed batch of audit records for the Python sinks (audit.rs).
+    Audit(Arc<crate::audit::Sink>, Vec<secretkit::AuditRecord>),
     Stop,
 }
 
@@ -251,6 +253,7 @@ fn run(py: Python<'_>, mut receiver: Receiver<Dispatch>) {
         receiver = back;
         match next {
             Ok(Dispatch::Event(subscription, event)) => subscription.deliver(py, &event),
+            Ok(Dispatch::Audit(sink, records)) => sink.deliver(py, &records),
             Ok(Dispatch::Stop) | Err(_) => return,
         }
     }

@@ -5,6 +5,7 @@
 //! exception classes, `parse_reference` returning a dict, the async event
 //! iterator) lives in `python/secretkit/`.
 
+mod audit;
 mod bridge;
 mod client;
 mod db;
@@ -126,6 +127,8 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<secret::Secret>()?;
     m.add_class::<events::Event>()?;
     m.add_class::<db::DbCredentials>()?;
+    m.add_class::<audit::Identity>()?;
+    m.add_function(wrap_pyfunction!(audit::identity_var, m)?)?;
     m.add_function(wrap_pyfunction!(parse_reference_json, m)?)?;
     m.add_function(wrap_pyfunction!(bridge::shutdown, m)?)?;
     m.add_function(wrap_pyfunction!(fork::after_fork_hook, m)?)?;

@@ -28,6 +28,12 @@ pub const OPTIONS: &[&str] = &[
     "allow_http",
     "allow_local",
     "read_attempts",
+    // audit.rs reads these.
+    "audit_file",
+    "audit_interval",
+    "audit_fsync",
+    "audit_log",
+    "on_audit",
 ];
 
 /// Core defaults, overridden by the options given (seconds and fractions as
@@ -43,6 +49,9 @@ pub fn client_settings(options: Option<&Bound<'_, PyDict>>) -> PyResult<ClientSe
             continue;
         }
         let name: String = key.extract()?;
+        if crate::audit::OPTIONS.contains(&name.as_str()) {
+            continue;
+        }
         match name.as_str() {
             "default_ttl" => s.default_ttl = seconds(&name, value.extract()?)?,
             "max_stale" => s.max_stale = seconds(&name, value.extract()?)?,

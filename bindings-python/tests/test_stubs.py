@@ -19,6 +19,9 @@ STUB_ONLY = {
     "TokenFileAuth",
     "Lease",
     "Options",
+    "AuditRecord",
+    "LatencyHistogram",
+    "Metrics",
     "Stats",
     "BackendCalls",
 }

@@ -146,7 +146,10 @@ impl AuditRecord {
         }
         if let Some(id) = &self.identity {
             let fields = id.fields().map(|(k, v)| (k.to_owned(), v.into()));
-            o.insert("identity".into(), fields.collect::<serde_json::Map<_, _>>().into());
+            o.insert(
+                "identity".into(),
+                fields.collect::<serde_json::Map<_, _>>().into(),
+            );
         }
         if let Some(e) = self.error {
             o.insert("error".into(), e.into());
@@ -263,15 +266,16 @@ impl Audit {
         let state = &mut *state;
         let key = (name.clone(), identity.cloned());
         if let Some(h) = state.hits.get_mut(&key) {
-            if h.version.as_deref() == value.version.as_deref()
-                && h.lease_id.as_deref() == lease_id
+            if h.version.as_deref() == value.version.as_deref() && h.lease_id.as_deref() == lease_id
             {
                 h.count += 1;
                 h.last = now;
                 return;
             }
             let done = state.hits.remove(&key).expect("just found");
-            state.pending.push(done.record(key.0.to_string(), key.1.clone()));
+            state
+                .pending
+                .push(done.record(key.0.to_string(), key.1.clone()));
         }
         state.hits.insert(
             key,
@@ -340,7 +344,10 @@ impl Audit {
             first: event.at,
             last: event.at,
             version: None,
-            lease_id: event.lease_id.clone().or_else(|| event.old_lease_id.clone()),
+            lease_id: event
+                .lease_id
+                .clone()
+                .or_else(|| event.old_lease_id.clone()),
             identity: None,
             error: event.error.as_ref().map(|e| e.kind().as_str()),
         };
@@ -448,7 +455,9 @@ fn open_append(path: &std::path::Path) -> crate::Result<std::fs::File> {
 
 #[cfg(target_arch = "wasm32")]
 fn open_append(_: &std::path::Path) -> crate::Result<std::fs::File> {
-    Err(Error::config("an audit file needs a file system; use a callback on wasm"))
+    Err(Error::config(
+        "an audit file needs a file system; use a callback on wasm",
+    ))
 }
 
 /// `2026-12-07T13:44:06.123Z`.
@@ -514,7 +523,11 @@ mod tests {
             .collect();
         assert_eq!(
             summary,
-            [(3, Some("1"), true), (1, Some("2"), true), (1, Some("1"), false)]
+            [
+                (3, Some("1"), true),
+                (1, Some("2"), true),
+                (1, Some("1"), false)
+            ]
         );
         for r in &records {
             let line = r.to_json();

@@ -35,7 +35,8 @@ pub use backends::vault::VaultSettings;
 pub use backends::vault_auth::{SecretSource, VaultAuth};
 pub use cache::Generation;
 pub use client::{
-    Client, ClientBuilder, ClientSettings, DbCredentials, Handle, Window, MAX_VALUE_BYTES,
+    Client, ClientBuilder, ClientSettings, DbCredentials, Handle, WeakClient, Window,
+    MAX_VALUE_BYTES,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use events::{Event, EventKind};

@@ -90,37 +90,69 @@ impl Metrics {
     pub fn to_prometheus(&self) -> String {
         let mut out = String::new();
         let o = &mut out;
-        let _ = writeln!(o, "# HELP secretkit_reads_total Accesses and lease actions by backend and outcome.");
+        let _ = writeln!(
+            o,
+            "# HELP secretkit_reads_total Accesses and lease actions by backend and outcome."
+        );
         let _ = writeln!(o, "# TYPE secretkit_reads_total counter");
         for (backend, outcome, n) in &self.reads {
-            let _ = writeln!(o, "secretkit_reads_total{{backend=\"{backend}\",outcome=\"{}\"}} {n}", outcome.as_str());
+            let _ = writeln!(
+                o,
+                "secretkit_reads_total{{backend=\"{backend}\",outcome=\"{}\"}} {n}",
+                outcome.as_str()
+            );
         }
-        let _ = writeln!(o, "# HELP secretkit_backend_calls_total Calls made to each backend.");
+        let _ = writeln!(
+            o,
+            "# HELP secretkit_backend_calls_total Calls made to each backend."
+        );
         let _ = writeln!(o, "# TYPE secretkit_backend_calls_total counter");
         for (backend, n) in &self.backend_calls {
-            let _ = writeln!(o, "secretkit_backend_calls_total{{backend=\"{backend}\"}} {n}");
+            let _ = writeln!(
+                o,
+                "secretkit_backend_calls_total{{backend=\"{backend}\"}} {n}"
+            );
         }
-        let _ = writeln!(o, "# HELP secretkit_backend_read_seconds Backend read latency, retries included.");
+        let _ = writeln!(
+            o,
+            "# HELP secretkit_backend_read_seconds Backend read latency, retries included."
+        );
         let _ = writeln!(o, "# TYPE secretkit_backend_read_seconds histogram");
         for h in &self.latency {
             let b = h.backend;
             let mut cumulative = 0;
             for (i, n) in h.counts.iter().enumerate() {
                 cumulative += n;
-                let le = LATENCY_BOUNDS.get(i).map_or("+Inf".to_owned(), |b| b.to_string());
+                let le = LATENCY_BOUNDS
+                    .get(i)
+                    .map_or("+Inf".to_owned(), |b| b.to_string());
                 let _ = writeln!(o, "secretkit_backend_read_seconds_bucket{{backend=\"{b}\",le=\"{le}\"}} {cumulative}");
             }
-            let _ = writeln!(o, "secretkit_backend_read_seconds_sum{{backend=\"{b}\"}} {}", h.sum_seconds);
-            let _ = writeln!(o, "secretkit_backend_read_seconds_count{{backend=\"{b}\"}} {cumulative}");
+            let _ = writeln!(
+                o,
+                "secretkit_backend_read_seconds_sum{{backend=\"{b}\"}} {}",
+                h.sum_seconds
+            );
+            let _ = writeln!(
+                o,
+                "secretkit_backend_read_seconds_count{{backend=\"{b}\"}} {cumulative}"
+            );
         }
         let _ = writeln!(o, "# HELP secretkit_cache_entries Values in the cache.");
         let _ = writeln!(o, "# TYPE secretkit_cache_entries gauge");
         let _ = writeln!(o, "secretkit_cache_entries {}", self.cache_entries);
-        let _ = writeln!(o, "# HELP secretkit_lease_ttl_seconds Time left on each Vault lease held.");
+        let _ = writeln!(
+            o,
+            "# HELP secretkit_lease_ttl_seconds Time left on each Vault lease held."
+        );
         let _ = writeln!(o, "# TYPE secretkit_lease_ttl_seconds gauge");
         for (reference, left) in &self.leases {
             let reference = reference.replace('\\', "\\\\").replace('"', "\\\"");
-            let _ = writeln!(o, "secretkit_lease_ttl_seconds{{reference=\"{reference}\"}} {}", left.as_secs_f64());
+            let _ = writeln!(
+                o,
+                "secretkit_lease_ttl_seconds{{reference=\"{reference}\"}} {}",
+                left.as_secs_f64()
+            );
         }
         out
     }

@@ -106,10 +106,17 @@ async fn every_access_of_a_scripted_run_is_in_the_audit_file_and_no_value_is() {
     let metrics = client.metrics();
     assert!(metrics.cache_entries >= 4, "{metrics:?}");
     let creds_ref = format!("vault:database/creds/{}", var("SK_VAULT_DB_ROLE"));
-    let (_, left) = metrics.leases.iter().find(|(r, _)| *r == creds_ref).unwrap();
+    let (_, left) = metrics
+        .leases
+        .iter()
+        .find(|(r, _)| *r == creds_ref)
+        .unwrap();
     assert!(*left > Duration::ZERO && *left <= Duration::from_secs(lease.duration_secs));
     let read = |backend: &str, outcome: Outcome| {
-        let found = metrics.reads.iter().find(|(b, o, _)| *b == backend && *o == outcome);
+        let found = metrics
+            .reads
+            .iter()
+            .find(|(b, o, _)| *b == backend && *o == outcome);
         found.map_or(0, |(_, _, n)| *n)
     };
     assert_eq!(read("ssm", Outcome::Hit), 4 + 3 + 10);
@@ -121,9 +128,17 @@ async fn every_access_of_a_scripted_run_is_in_the_audit_file_and_no_value_is() {
     // The miss, the refresh and the not-found read reached moto.
     assert_eq!(ssm_latency.count(), 3);
     let text = metrics.to_prometheus();
-    assert!(text.contains("secretkit_reads_total{backend=\"ssm\",outcome=\"hit\"} 17"), "{text}");
-    assert!(text.contains("secretkit_backend_read_seconds_count{backend=\"ssm\"} 3"), "{text}");
-    assert!(text.contains(&format!("secretkit_lease_ttl_seconds{{reference=\"{creds_ref}\"}}")));
+    assert!(
+        text.contains("secretkit_reads_total{backend=\"ssm\",outcome=\"hit\"} 17"),
+        "{text}"
+    );
+    assert!(
+        text.contains("secretkit_backend_read_seconds_count{backend=\"ssm\"} 3"),
+        "{text}"
+    );
+    assert!(text.contains(&format!(
+        "secretkit_lease_ttl_seconds{{reference=\"{creds_ref}\"}}"
+    )));
 
     client.close().await;
     let all = std::fs::read_to_string(&file).unwrap();
@@ -151,13 +166,21 @@ async fn every_access_of_a_scripted_run_is_in_the_audit_file_and_no_value_is() {
         if r["reference"] == MISSING {
             assert_eq!(r["error"], "not_found");
         }
-        if r["reference"].as_str().unwrap().starts_with("vault:database/creds/") {
+        if r["reference"]
+            .as_str()
+            .unwrap()
+            .starts_with("vault:database/creds/")
+        {
             assert_eq!(r["lease_id"].as_str(), Some(lease.id.as_str()));
         }
     }
     let bob_line = all.lines().find(|l| l.contains("\"bob\"")).unwrap();
     assert!(bob_line.contains("\"request_id\":\"r-1\""), "{bob_line}");
-    for value in ["s3cureP@ssw0rd!", "sk-abc123", creds.password.reveal().unwrap()] {
+    for value in [
+        "s3cureP@ssw0rd!",
+        "sk-abc123",
+        creds.password.reveal().unwrap(),
+    ] {
         assert!(!all.contains(value), "a value reached the audit file");
     }
     std::fs::remove_dir_all(&dir).unwrap();
@@ -197,8 +220,14 @@ async fn a_refused_read_is_recorded_as_denied_and_handed_to_the_callback() {
     let records = got.lock().unwrap().clone();
     assert_eq!(records.len(), 1);
     let r = &records[0];
-    assert_eq!((r.outcome, r.error, r.backend), (Outcome::Denied, Some("access_denied"), "vault"));
-    assert_eq!(r.identity.as_ref().unwrap().fields().collect::<Vec<_>>(), [("user", "mallory")]);
+    assert_eq!(
+        (r.outcome, r.error, r.backend),
+        (Outcome::Denied, Some("access_denied"), "vault")
+    );
+    assert_eq!(
+        r.identity.as_ref().unwrap().fields().collect::<Vec<_>>(),
+        [("user", "mallory")]
+    );
     // Kept for a binding as well, and taken once.
     assert_eq!(client.take_audit().0, records);
     assert!(client.take_audit().0.is_empty());

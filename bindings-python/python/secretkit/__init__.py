@@ -18,13 +18,15 @@ and rotated; ``client.close()`` (or ``with Client(...)``) revokes them.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from . import _native
 from ._events import EventStream
-from ._native import Client, DbCredentials, Event, Secret
+from ._native import Client, DbCredentials, Event, Identity, Secret
 from .errors import (
     AccessDeniedError,
     AuthError,
@@ -47,6 +49,7 @@ __all__ = [
     "DbCredentials",
     "Event",
     "EventStream",
+    "Identity",
     "InvalidReferenceError",
     "InvalidResponseError",
     "LeaseExpiredError",
@@ -56,6 +59,7 @@ __all__ = [
     "ThrottledError",
     "TimeoutError",
     "UnavailableError",
+    "audit_identity",
     "parse_reference",
 ]
 
@@ -68,6 +72,22 @@ atexit.register(_native._shutdown)
 # client's first use there, its own core client (see src/fork.rs).
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_native._after_fork_in_child)
+
+
+@contextlib.contextmanager
+def audit_identity(**fields: object) -> Iterator[Identity]:
+    """Attribute the reads in this block (this thread or asyncio task, and
+    what it awaits) to an identity in the audit trail of audited clients:
+
+        with secretkit.audit_identity(service="billing", user=user.id, request_id=rid):
+            key = client.get("ssm:/prod/billing/api-key")
+    """
+    identity = Identity(**fields)
+    token = _native.identity_var().set(identity)
+    try:
+        yield identity
+    finally:
+        _native.identity_var().reset(token)
 
 
 def parse_reference(reference: str) -> dict[str, Any]:

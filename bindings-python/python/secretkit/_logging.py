@@ -53,6 +53,32 @@ def describe(event: Event) -> str:
     return line
 
 
+_audit_logger: logging.Logger | None = None
+
+
+def log_audit(records: list[dict[str, Any]]) -> None:
+    """`audit_log=True`: each audit record at INFO on "secretkit.audit", the
+    record itself in the `secretkit_audit` attribute (for JSON handlers)."""
+    global _audit_logger
+    if _audit_logger is None:
+        import logging
+
+        _audit_logger = logging.getLogger("secretkit.audit")
+    log = _audit_logger
+    if not log.isEnabledFor(INFO):
+        return
+    for r in records:
+        who = r["identity"] or {}
+        line = f"{r['outcome']} {r['reference']} x{r['count']}"
+        if who:
+            line += " by " + " ".join(f"{k}={v}" for k, v in sorted(who.items()))
+        log.info("%s", line, extra={"secretkit_audit": r})
+
+
+def audit_dropped(count: int) -> None:
+    logger().warning("%d secretkit audit records were dropped: the events queue was full", count)
+
+
 def log_event(event: Event) -> None:
     """The subscription every client makes (src/client.rs, `build`)."""
     level = LEVELS.get(event.kind, INFO)

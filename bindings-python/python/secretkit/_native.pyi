@@ -19,9 +19,11 @@ __all__ = [
     "Client",
     "DbCredentials",
     "Event",
+    "Identity",
     "Secret",
     "_after_fork_in_child",
     "_shutdown",
+    "identity_var",
     "parse_reference_json",
 ]
 
@@ -119,6 +121,12 @@ class Options(TypedDict, total=False):
     allow_http: bool | None  # False: plain http only to loopback hosts
     allow_local: bool | None  # True: env: and file: references are read
     read_attempts: int | None  # 3: tries per read on transient failures, 1 to 10
+    # The access audit trail (off unless one of file, log or on_audit is set).
+    audit_file: _Path | None  # JSON lines appended here (created 0600)
+    audit_interval: float | None  # 1: most seconds between an access and its record
+    audit_fsync: bool | None  # True: fsync the file after each flush
+    audit_log: bool | None  # False: records to the "secretkit.audit" logger (INFO)
+    on_audit: Callable[[list[AuditRecord]], object] | None  # on the events thread
 
 @type_check_only
 class BackendCalls(TypedDict):
@@ -136,6 +144,50 @@ class Stats(TypedDict):
     stale_serves: int
     errors: int
     backend_calls: BackendCalls
+
+_AuditOutcome = Literal[
+    "hit", "miss", "stale", "error", "denied", "refresh", "renewed", "rotated", "expired"
+]
+
+@type_check_only
+class AuditRecord(TypedDict):
+    """One access (or, for hits, `count` accesses between `first` and
+    `last`), never a value. Times are Unix seconds."""
+
+    time: float
+    reference: str
+    backend: str
+    outcome: _AuditOutcome
+    count: int
+    first: float
+    last: float
+    version: str | None
+    lease_id: str | None
+    error: str | None
+    identity: dict[str, str] | None
+
+@type_check_only
+class LatencyHistogram(TypedDict):
+    buckets: list[tuple[float, int]]  # (upper bound in seconds, cumulative count)
+    sum: float
+    count: int
+
+@type_check_only
+class Metrics(TypedDict):
+    reads: list[tuple[str, _AuditOutcome, int]]  # (backend, outcome, count)
+    backend_calls: dict[str, int]
+    latency: dict[str, LatencyHistogram]
+    cache_entries: int
+    leases: dict[str, float]  # reference -> seconds left
+
+@final
+class Identity:
+    """Who reads, for the audit trail (set with secretkit.audit_identity)."""
+
+    def __new__(cls, **fields: object) -> Identity: ...
+    def fields(self) -> dict[str, str]: ...
+
+def identity_var() -> Any: ...
 
 ERROR_KINDS: tuple[tuple[str, str], ...]
 
@@ -239,6 +291,9 @@ class Client:
     def prefetch(self, prefix: str) -> int: ...
     def prefetch_async(self, prefix: str) -> _Async[int]: ...
     def stats(self) -> Stats: ...
+    def metrics(self) -> Metrics: ...
+    def metrics_text(self) -> str: ...
+    def flush_audit(self) -> int: ...
     def subscribe(self, callback: Callable[[Event], object]) -> int: ...
     def unsubscribe(self, id: int) -> None: ...
     def watch(self, reference: str, callback: Callable[[Event], object]) -> int: ...

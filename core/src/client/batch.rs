@@ -16,11 +16,11 @@ use std::time::Duration;
 use futures::future::join_all;
 
 use super::{cut, Client, Parsed};
+use crate::audit::Outcome;
 use crate::backends::aws::{Answers, ASM_BATCH, SSM_BATCH};
 use crate::error::{Error, Result};
 use crate::reference::{CacheKey, Reference, Scheme};
 use crate::secret::{Fetched, Secret};
-use crate::audit::Outcome;
 use crate::stats::Counters;
 
 /// References that one batch API can answer together.

@@ -125,7 +125,9 @@ impl Handle {
         if let Some(last) = &self.last {
             if last.generation == generation && inner.rt.clock.now() < last.until {
                 Counters::bump(&inner.counters.hits);
-                inner.counters.outcome(self.parsed.reference.scheme, Outcome::Hit, 1);
+                inner
+                    .counters
+                    .outcome(self.parsed.reference.scheme, Outcome::Hit, 1);
                 return Some(Ok(last.secret.clone()));
             }
         }

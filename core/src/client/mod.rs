@@ -92,7 +92,25 @@ pub struct Client {
     identity: Option<Identity>,
 }
 
+/// A client that does not keep it alive (`Client::downgrade`): for a
+/// binding's registry of clients to flush at process exit.
+#[derive(Clone)]
+pub struct WeakClient(std::sync::Weak<Inner>, Option<Identity>);
+
+impl WeakClient {
+    pub fn upgrade(&self) -> Option<Client> {
+        Some(Client {
+            inner: self.0.upgrade()?,
+            identity: self.1.clone(),
+        })
+    }
+}
+
 impl Client {
+    pub fn downgrade(&self) -> WeakClient {
+        WeakClient(Arc::downgrade(&self.inner), self.identity.clone())
+    }
+
     pub fn builder() -> ClientBuilder {
         ClientBuilder::new()
     }
@@ -508,8 +526,7 @@ impl Client {
             return;
         };
         Counters::bump(&self.inner.counters.refreshes);
-        self.inner
-            .note_key(key, Outcome::Refresh, identity);
+        self.inner.note_key(key, Outcome::Refresh, identity);
         if let Some(batch) = self.batch_refresh(r, key) {
             spawner.spawn(batch);
             return;
