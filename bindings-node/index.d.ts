@@ -95,6 +95,35 @@ export interface ClientOptions {
    * refused connection) and nothing cached can answer: full-jitter backoff between them,
    * `Retry-After` honoured, all within `timeout`. An integer from 1 to 10. Default 3. */
   readAttempts?: number
+  /** The access audit trail: off when absent. Reads are attributed to the identity set with
+   * `runWithIdentity`; every read of an audited client goes to the core (no memo). */
+  audit?: AuditOptions
+}
+
+export interface AuditOptions {
+  /** Append each record as a JSON line to this file (created 0600). */
+  file?: string
+  /** Most seconds between an access and its record reaching the sinks. Default 1. */
+  interval?: number
+  /** fsync the file after each flush. Default true. */
+  fsync?: boolean
+  /** Called with each batch of records (also published on the 'secretkit:audit' channel). */
+  onRecords?: (records: AuditRecord[]) => void
+}
+
+/** One access (hits: `count` accesses between `first` and `last`), never a value. Times in ms since the epoch. */
+export interface AuditRecord {
+  time: number
+  reference: string
+  backend: string
+  outcome: 'hit' | 'miss' | 'stale' | 'error' | 'denied' | 'refresh' | 'renewed' | 'rotated' | 'expired'
+  count: number
+  first: number
+  last: number
+  version?: string | null
+  leaseId?: string | null
+  error?: string | null
+  identity?: Record<string, string> | null
 }
 
 export interface AwsConfig {
@@ -295,6 +324,8 @@ export declare class Client extends EventEmitter {
   /** Load every secret under an `ssm:` or `asm:` prefix into the cache; resolves to how many. */
   prefetch(prefix: string): Promise<number>
   stats(): Stats
+  /** Reads by backend and outcome, backend read latency, cache size and lease TTLs (Prometheus text format). */
+  metricsText(): string
   invalidate(reference: string): void
   clear(): void
 
@@ -326,3 +357,9 @@ export interface ParsedReference {
 
 /** Throws SecretkitError (code INVALID_REFERENCE) for a malformed reference. */
 export declare function parseReference(reference: string): ParsedReference
+/** Run `fn` with its reads (and what it awaits) attributed to `identity` in the audit trail. */
+export declare function runWithIdentity<A extends unknown[], R>(
+  identity: Record<string, string | number>,
+  fn: (...args: A) => R,
+  ...args: A
+): R

@@ -3,6 +3,7 @@
 // SecretkitError, a Secret that redacts itself in every formatting path, the
 // memo that answers cache hits without a native call, and Client's events.
 
+const { AsyncLocalStorage } = require('node:async_hooks')
 const diagnostics = require('node:diagnostics_channel')
 const { EventEmitter } = require('node:events')
 const { debuglog, inspect } = require('node:util')
@@ -38,6 +39,34 @@ function call(fn) {
 }
 
 const NATIVE = Symbol('secretkit.native')
+const ON_RECORDS = Symbol('secretkit.onRecords')
+
+// The access audit trail (src/audit.rs). The caller's identity lives in an
+// AsyncLocalStorage as canonical JSON (sorted string fields), passed with
+// each read of an audited client; records reach `audit.onRecords` and the
+// 'secretkit:audit' channel from a timer, at close and at process exit.
+const identities = new AsyncLocalStorage()
+const auditChannel = diagnostics.channel('secretkit:audit')
+
+/** Run `fn(...args)` with its reads (and what it awaits) attributed to `identity`. */
+function runWithIdentity(identity, fn, ...args) {
+  const fields = Object.entries(identity ?? {})
+    .map(([k, v]) => [k, String(v)])
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  return identities.run(JSON.stringify(Object.fromEntries(fields)), fn, ...args)
+}
+
+/** Native options: `audit` without the JS sink, records kept for it. */
+function nativeOptions(options) {
+  onlyKeys(options, 'option')
+  if (options?.audit === undefined || options.audit === null) return [options, undefined]
+  onlyKeys(options.audit, 'audit')
+  const { onRecords, ...audit } = options.audit
+  if (onRecords !== undefined && typeof onRecords !== 'function') {
+    throw new TypeError('audit.onRecords must be a function')
+  }
+  return [{ ...options, audit: { ...audit, keep: true } }, onRecords]
+}
 
 // The keys each configuration object takes: the fields of Tunables,
 // AwsConfig and VaultConfig in src/ (napi drops unknown keys silently, and a
@@ -47,8 +76,10 @@ const KEYS = {
   option: [
     'defaultTtl', 'ttlJitter', 'refreshAhead', 'maxStale', 'negativeTtl', 'retryBase',
     'retryMax', 'maxEntries', 'timeout', 'revokeOnClose', 'revokeReplacedAfter',
-    'allowHttp', 'allowLocal', 'readAttempts',
+    'allowHttp', 'allowLocal', 'readAttempts', 'audit',
   ],
+  // AuditOptions in src/audit.rs, less `keep` (set here), plus the JS sink.
+  audit: ['file', 'interval', 'fsync', 'onRecords'],
   aws: ['region', 'accessKeyId', 'secretAccessKey', 'sessionToken', 'endpoint'],
   vault: [
     'address', 'token', 'namespace', 'auth', 'caCert', 'caPath', 'caPem', 'clientCert',
@@ -215,6 +246,11 @@ class Client extends EventEmitter {
   #observed = false
   /** Native ids of the watches still active; close() ends them. */
   #watches = new Set()
+  #audited = false
+  #onRecords
+  #auditTimer
+  /** Audited clients (WeakRefs) whose records are taken at process exit. */
+  static #auditedClients = new Set()
 
   /** Explicit configuration: only the backends given are enabled. */
   constructor(config = {}) {
@@ -222,10 +258,12 @@ class Client extends EventEmitter {
     this.#native =
       config[NATIVE] ??
       call(() => {
-        const { aws, vault, ...options } = config
-        onlyKeys(options, 'option')
+        const { aws, vault, ...rest } = config
+        const [options, onRecords] = nativeOptions(rest)
         onlyKeys(aws, 'aws')
         onlyKeys(vault, 'vault')
+        // What the rest of the constructor needs of it (the JS audit sink).
+        config = { [ON_RECORDS]: onRecords, audit: rest.audit }
         return new native.NativeClient({ aws, vault }, options)
       })
     this.#hits = this.#native.hitPath()
@@ -239,12 +277,53 @@ class Client extends EventEmitter {
     this.#observed = eventsChannel.hasSubscribers || debug.enabled
     this.#watchListeners()
     if (this.#observed) this.#subscribe()
+    if (this.#native.audited()) this.#startAudit(config[ON_RECORDS], config.audit?.interval)
+  }
+
+  /**
+   * Audited: every read goes to the core with its identity (the memo repeats
+   * nothing, see ARCHITECTURE.md), and records are taken every interval.
+   */
+  #startAudit(onRecords, interval) {
+    this.#audited = true
+    this.#onRecords = onRecords
+    const ref = new WeakRef(this)
+    this.#auditTimer = setInterval(() => ref.deref()?.#takeAudit(), (interval ?? 1) * 1000)
+    this.#auditTimer.unref()
+    if (Client.#auditedClients.size === 0) {
+      process.on('exit', () => {
+        for (const client of Client.#auditedClients) client.deref()?.#takeAudit()
+      })
+    }
+    Client.#auditedClients.add(ref)
+  }
+
+  /** The core's audit records since the last take, to the JS sinks. */
+  #takeAudit() {
+    const records = this.#native.takeAudit()
+    if (records.length === 0) return
+    if (auditChannel.hasSubscribers) invoke(() => auditChannel.publish({ client: this, records }))
+    if (this.#onRecords) invoke(() => this.#onRecords(records))
+  }
+
+  /** The caller's identity, only looked up when audited. */
+  #who() {
+    return this.#audited ? identities.getStore() : undefined
+  }
+
+  /** Audited, nothing is remembered: the next read must reach the core. */
+  #wrap(reference, nativeSecret) {
+    return this.#audited ? new Secret(NATIVE, nativeSecret) : this.#remember(reference, nativeSecret)
   }
 
   /** AWS's standard chain plus VAULT_* / BAO_* variables, like the CLIs. */
   static fromEnv(options) {
-    onlyKeys(options, 'option')
-    return new Client({ [NATIVE]: call(() => native.NativeClient.fromEnv(options)) })
+    const [nativeOpts, onRecords] = nativeOptions(options)
+    return new Client({
+      [NATIVE]: call(() => native.NativeClient.fromEnv(nativeOpts)),
+      [ON_RECORDS]: onRecords,
+      audit: options?.audit,
+    })
   }
 
   /**
@@ -282,8 +361,8 @@ class Client extends EventEmitter {
       if (renewed !== undefined) return renewed
     }
     try {
-      const cached = this.#native.getCached(reference)
-      return cached === null ? undefined : this.#remember(reference, cached)
+      const cached = this.#native.getCached(reference, this.#who())
+      return cached === null ? undefined : this.#wrap(reference, cached)
     } catch (err) {
       throw fromNative(err)
     }
@@ -314,8 +393,9 @@ class Client extends EventEmitter {
 
   async #getSlow(reference) {
     try {
-      const hit = this.#native.getCached(reference)
-      return this.#remember(reference, hit ?? (await this.#native.get(reference)))
+      const who = this.#who()
+      const hit = this.#native.getCached(reference, who)
+      return this.#wrap(reference, hit ?? (await this.#native.get(reference, who)))
     } catch (err) {
       throw fromNative(err)
     }
@@ -360,7 +440,7 @@ class Client extends EventEmitter {
   /** Read from the backend now, whatever the cache holds, and cache the result. */
   async refresh(reference) {
     try {
-      return this.#remember(reference, await this.#native.refresh(reference))
+      return this.#wrap(reference, await this.#native.refresh(reference, this.#who()))
     } catch (err) {
       throw fromNative(err)
     }
@@ -373,7 +453,7 @@ class Client extends EventEmitter {
   async getMany(references, { settled = false } = {}) {
     let answers
     try {
-      answers = await this.#native.getMany(references)
+      answers = await this.#native.getMany(references, this.#who())
     } catch (err) {
       throw fromNative(err)
     }
@@ -453,7 +533,21 @@ class Client extends EventEmitter {
     this.#watches.clear()
     // The memo would keep every Secret (and its value) alive with the client.
     this.#forget()
-    return this.#native.close()
+    const revoked = await this.#native.close()
+    if (this.#audited) {
+      clearInterval(this.#auditTimer)
+      this.#takeAudit()
+    }
+    return revoked
+  }
+
+  /**
+   * Reads by backend and outcome, backend read latency, cache size and the
+   * time left on each lease, in the Prometheus text exposition format.
+   */
+  metricsText() {
+    this.#recordHits()
+    return this.#native.metricsText()
   }
 
   /** Counters since the client was built, including hits answered from the memo. */
@@ -554,4 +648,4 @@ function parseReference(reference) {
   return JSON.parse(call(() => native.parseReferenceJson(reference)))
 }
 
-module.exports = { Client, Secret, SecretkitError, parseReference }
+module.exports = { Client, Secret, SecretkitError, parseReference, runWithIdentity }

@@ -3,6 +3,7 @@
 //! (SecretkitError, redacting Secret, the serial memo on the cache-hit path,
 //! the EventEmitter).
 
+mod audit;
 mod error;
 mod events;
 mod hits;
@@ -71,14 +72,15 @@ pub struct DbCredentials {
 #[napi(js_name = "NativeClient")]
 pub struct Client {
     inner: secretkit::Client,
+    /// The audit identity last passed in (audited clients only).
+    identities: audit::Identities,
 }
 
 #[napi]
 impl Client {
     #[napi(constructor)]
     pub fn new(backends: Backends, options: Option<Tunables>) -> Result<Client> {
-        let mut builder =
-            secretkit::Client::builder().settings(settings(&options.unwrap_or_default())?);
+        let mut builder = with_options(secretkit::Client::builder(), options)?;
         if let Some(a) = backends.aws {
             builder = builder.aws(secretkit::AwsSettings {
                 region: a.region,
@@ -98,17 +100,17 @@ impl Client {
     /// AWS's standard chain plus VAULT_* / BAO_* variables, like the CLIs.
     #[napi(factory)]
     pub fn from_env(options: Option<Tunables>) -> Result<Client> {
-        let builder = secretkit::Client::builder()
-            .settings(settings(&options.unwrap_or_default())?)
+        let builder = with_options(secretkit::Client::builder(), options)?
             .aws_from_env()
             .vault_from_env()
             .map_err(to_napi)?;
         build(builder)
     }
 
+    /// `who`: the caller's audit identity (index.js passes it when audited).
     #[napi]
-    pub async fn get(&self, reference: String) -> Result<Secret> {
-        self.inner
+    pub async fn get(&self, reference: String, who: Option<String>) -> Result<Secret> {
+        self.as_who(who)?
             .get(&reference)
             .await
             .map(Secret::from)
@@ -118,8 +120,8 @@ impl Client {
     /// A cache hit, synchronously; `null` means "call get". An invalid
     /// reference throws here, as `get` would reject.
     #[napi]
-    pub fn get_cached(&self, reference: String) -> Result<Option<Secret>> {
-        match self.inner.get_cached(&reference) {
+    pub fn get_cached(&self, reference: String, who: Option<String>) -> Result<Option<Secret>> {
+        match self.as_who(who)?.get_cached(&reference) {
             Some(hit) => hit.map(|s| Some(Secret::from(s))).map_err(to_napi),
             None => secretkit::Reference::parse(&reference)
                 .map(|_| None)
@@ -137,8 +139,8 @@ impl Client {
 
     /// Read from the backend now and cache the result.
     #[napi]
-    pub async fn refresh(&self, reference: String) -> Result<Secret> {
-        self.inner
+    pub async fn refresh(&self, reference: String, who: Option<String>) -> Result<Secret> {
+        self.as_who(who)?
             .refresh(&reference)
             .await
             .map(Secret::from)
@@ -147,9 +149,14 @@ impl Client {
 
     /// Each reference's answer in order: a Secret or the error `get` would give.
     #[napi]
-    pub async fn get_many(&self, references: Vec<String>) -> Vec<Either<Secret, ErrorInfo>> {
+    pub async fn get_many(
+        &self,
+        references: Vec<String>,
+        who: Option<String>,
+    ) -> Result<Vec<Either<Secret, ErrorInfo>>> {
         let refs: Vec<&str> = references.iter().map(String::as_str).collect();
-        self.inner
+        Ok(self
+            .as_who(who)?
             .get_many(&refs)
             .await
             .into_iter()
@@ -157,7 +164,34 @@ impl Client {
                 Ok(s) => Either::A(Secret::from(s)),
                 Err(e) => Either::B(info(&e)),
             })
-            .collect()
+            .collect())
+    }
+
+    /// Whether the audit trail is on (index.js then passes identities and
+    /// repeats no hit on its side).
+    #[napi]
+    pub fn audited(&self) -> bool {
+        self.inner.audited()
+    }
+
+    /// Write the audit records held so far to the file now; returns how many.
+    #[napi]
+    pub fn flush_audit(&self) -> u32 {
+        self.inner.flush_audit().try_into().unwrap_or(u32::MAX)
+    }
+
+    /// Flush, then the records kept for index.js's sinks (`audit.keep`).
+    #[napi]
+    pub fn take_audit(&self) -> Vec<audit::AuditRecord> {
+        let (records, _dropped) = self.inner.take_audit();
+        records.into_iter().map(Into::into).collect()
+    }
+
+    /// Reads by backend and outcome, backend read latency, cache size and
+    /// lease TTLs, in the Prometheus text exposition format.
+    #[napi]
+    pub fn metrics_text(&self) -> String {
+        self.inner.metrics().to_prometheus()
     }
 
     /// Load every secret under an `ssm:` or `asm:` prefix; resolves to the count.
@@ -251,7 +285,28 @@ impl Client {
 /// so blocking here is safe.
 fn build(builder: secretkit::ClientBuilder) -> Result<Client> {
     let inner = block_on(builder.build()).map_err(to_napi)?;
-    Ok(Client { inner })
+    Ok(Client {
+        inner,
+        identities: Default::default(),
+    })
+}
+
+fn with_options(
+    builder: secretkit::ClientBuilder,
+    options: Option<Tunables>,
+) -> Result<secretkit::ClientBuilder> {
+    let options = options.unwrap_or_default();
+    let mut builder = builder.settings(settings(&options)?);
+    if let Some(a) = &options.audit {
+        builder = builder.audit(audit::settings(a)?);
+    }
+    Ok(builder)
+}
+
+impl Client {
+    fn as_who(&self, who: Option<String>) -> Result<secretkit::Client> {
+        self.identities.client(&self.inner, who)
+    }
 }
 
 /// A u64 counter or serial as a JS number. Exact below 2^53: a process would

@@ -36,6 +36,8 @@ pub struct Tunables {
     /// Tries per read when the backend fails transiently and nothing cached
     /// can answer, the first included (1 to 10, default 3).
     pub read_attempts: Option<f64>,
+    /// The access audit trail (off when absent): see src/audit.rs.
+    pub audit: Option<crate::audit::AuditOptions>,
 }
 
 pub fn settings(t: &Tunables) -> Result<secretkit::ClientSettings> {
