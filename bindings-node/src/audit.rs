@@ -114,9 +114,7 @@ impl Identities {
                 return Ok(core.with_identity(identity.clone()));
             }
         }
-        let fields: BTreeMap<String, String> = serde_json::from_str(&who)
-            .map_err(|_| config_error("an audit identity is an object of string fields".into()))?;
-        let identity = secretkit::Identity::new(fields);
+        let identity = secretkit::Identity::from_json(&who).map_err(crate::error::to_napi)?;
         *last = Some((who, identity.clone()));
         Ok(core.with_identity(identity))
     }

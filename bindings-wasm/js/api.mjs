@@ -112,6 +112,31 @@ const MEMO_LIMIT = 4096;
 
 // Calls an event callback; what it throws (or an async callback rejects
 // with) is reported, never passed back into the client's operation.
+function identityJson(identity) {
+  const fields = Object.entries(identity)
+    .map(([k, v]) => [k, String(v)])
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify(Object.fromEntries(fields));
+}
+
+/** An audit record as the core writes it, with times as epoch milliseconds. */
+function toAuditRecord(text) {
+  const r = JSON.parse(text);
+  return {
+    time: Date.parse(r.time),
+    reference: r.reference,
+    backend: r.backend,
+    outcome: r.outcome,
+    count: r.count,
+    first: Date.parse(r.first),
+    last: Date.parse(r.last),
+    version: r.version ?? null,
+    leaseId: r.lease_id ?? null,
+    error: r.error ?? null,
+    identity: r.identity ?? null,
+  };
+}
+
 function notify(callback, event) {
   try {
     const returned = callback(event);
@@ -152,9 +177,28 @@ export class Client {
   // view reads undefined, which equals no generation, and is made again.
   #generation = new Uint32Array(0);
   #callbacks = new Set();
+  // The access audit trail (src/audit.rs): audited, every read goes to the
+  // core with its identity and nothing is memoized; records are taken in
+  // backgroundWork() once the interval has passed, and at close().
+  #audited = false;
+  #onRecords;
+  #auditInterval = 1000;
+  #lastTake = 0;
 
   constructor(config = {}) {
-    this.#native = call(() => new native.NativeClient(config));
+    let nativeConfig = config;
+    if (config?.audit !== undefined && config.audit !== null) {
+      const { audit, ...rest } = config;
+      const { onRecords, ...nativeAudit } = audit;
+      if (onRecords !== undefined && typeof onRecords !== 'function') {
+        throw new TypeError('audit.onRecords must be a function');
+      }
+      nativeConfig = { ...rest, audit: nativeAudit };
+      this.#audited = true;
+      this.#onRecords = onRecords;
+      this.#auditInterval = (audit.interval ?? 1) * 1000;
+    }
+    this.#native = call(() => new native.NativeClient(nativeConfig));
   }
 
   /** Like `new Client(config)`, resolving once the client is ready. */
@@ -169,22 +213,60 @@ export class Client {
    * backend round trip, and inside its window without calling into the
    * module. Reads also run the Vault lease work that is due.
    */
-  get(reference) {
+  get(reference, options) {
     const memo = this.#memo.get(reference);
     if (memo !== undefined && memo.generation === this.#generation[0] && performance.now() < memo.until) {
       memo.hits += 1;
       return memo.promise;
     }
-    return this.#getPastWindow(reference, memo);
+    return this.#getPastWindow(reference, memo, options);
   }
 
-  async #getPastWindow(reference, memo) {
+  async #getPastWindow(reference, memo, options) {
     const repeated = memo === undefined ? undefined : this.#renew(reference, memo);
     if (repeated !== undefined) {
       return repeated;
     }
-    const answer = call(() => this.#native.get(reference));
-    return this.#remember(reference, answer instanceof Promise ? await settle(answer) : answer);
+    const answer = call(() => this.#native.get(reference, this.#who(options)));
+    return this.#wrap(reference, answer instanceof Promise ? await settle(answer) : answer);
+  }
+
+  /** The audit identity of `options.identity` as canonical JSON (audited clients only). */
+  #who(options) {
+    return this.#audited && options?.identity ? identityJson(options.identity) : undefined;
+  }
+
+  /** Audited, nothing is remembered: the next read must reach the core. */
+  #wrap(reference, nativeSecret) {
+    return this.#audited ? new Secret(INTERNAL, nativeSecret) : this.#remember(reference, nativeSecret);
+  }
+
+  /** The core's audit records to `audit.onRecords`, when due (or `now`). */
+  #takeAudit(now) {
+    if (!now && performance.now() - this.#lastTake < this.#auditInterval) {
+      return;
+    }
+    this.#lastTake = performance.now();
+    const records = call(() => this.#native.takeAudit()).map(toAuditRecord);
+    if (records.length > 0 && this.#onRecords) {
+      notify(this.#onRecords, records);
+    }
+  }
+
+  /** Hand the audit records held so far to `audit.onRecords` now. */
+  flushAudit() {
+    if (this.#audited) {
+      this.#takeAudit(true);
+    }
+  }
+
+  /**
+   * Reads by backend and outcome, backend read latency, cache size and the
+   * time left on each lease, in the Prometheus text exposition format.
+   */
+  metricsText() {
+    this.#recordHits();
+    return call(() => this.#native.metricsText());
   }
 
   /**
@@ -278,22 +360,24 @@ export class Client {
   async close() {
     // The memo would keep every Secret (and its value) alive with the client.
     this.#forget();
-    return settle(this.#native.close());
+    const revoked = await settle(this.#native.close());
+    this.flushAudit();
+    return revoked;
   }
 
   /** Read from the backend now, whatever the cache holds, and cache the result. */
-  async refresh(reference) {
-    return this.#remember(reference, await settle(this.#native.refresh(reference)));
+  async refresh(reference, options) {
+    return this.#wrap(reference, await settle(this.#native.refresh(reference, this.#who(options))));
   }
 
   /**
    * Read many references with as few backend calls as the APIs allow. Rejects
    * with the first error, or with `{ settled: true }` puts each error in place.
    */
-  async getMany(references, { settled = false } = {}) {
+  async getMany(references, { settled = false, identity } = {}) {
     const iterable = typeof references?.[Symbol.iterator] === 'function' && typeof references !== 'string';
     const list = iterable && !Array.isArray(references) ? Array.from(references) : references;
-    const answers = await settle(this.#native.getMany(list)); // refuses anything but an array
+    const answers = await settle(this.#native.getMany(list, this.#who({ identity }))); // refuses anything but an array
     return answers.map((answer) => {
       if (answer instanceof native.NativeSecret) {
         return new Secret(INTERNAL, answer);
@@ -360,7 +444,8 @@ export class Client {
    * runtime: `ctx.waitUntil(client.backgroundWork())`.
    */
   backgroundWork() {
-    return this.#native.backgroundWork();
+    const work = this.#native.backgroundWork();
+    return this.#audited ? work.then(() => this.#takeAudit(false)) : work;
   }
 
   // The native side holds the handler, which must not keep an otherwise

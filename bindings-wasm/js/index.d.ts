@@ -83,6 +83,39 @@ export interface ClientConfig {
    * and nothing cached can answer (1 to 10, default 3), all within `timeout`.
    */
   readAttempts?: number;
+  /**
+   * The access audit trail: off when absent. Reads are attributed to the
+   * `identity` passed in their options; every read of an audited client goes
+   * to the core (nothing is memoized).
+   */
+  audit?: AuditConfig;
+}
+
+export interface AuditConfig {
+  /** Records are taken in `backgroundWork()` at most this often (seconds, default 1), and at `close()`. */
+  interval?: number;
+  /** Called with each batch of records. */
+  onRecords?: (records: AuditRecord[]) => void;
+}
+
+/** One access (hits: `count` accesses between `first` and `last`), never a value. Times in ms since the epoch. */
+export interface AuditRecord {
+  time: number;
+  reference: string;
+  backend: string;
+  outcome: 'hit' | 'miss' | 'stale' | 'error' | 'denied' | 'refresh' | 'renewed' | 'rotated' | 'expired';
+  count: number;
+  first: number;
+  last: number;
+  version: string | null;
+  leaseId: string | null;
+  error: string | null;
+  identity: Record<string, string> | null;
+}
+
+/** Who reads, for the audit trail of an audited client. */
+export interface ReadOptions {
+  identity?: Record<string, string | number>;
 }
 
 export interface Lease {
@@ -204,28 +237,32 @@ export interface Stats {
 export class Client {
   constructor(config?: ClientConfig);
   static create(config?: ClientConfig): Promise<Client>;
-  get(reference: string): Promise<Secret>;
+  get(reference: string, options?: ReadOptions): Promise<Secret>;
   /** Read from the backend now, whatever the cache holds, and cache the result. */
-  refresh(reference: string): Promise<Secret>;
+  refresh(reference: string, options?: ReadOptions): Promise<Secret>;
   /**
    * Many references with as few calls as the APIs allow (SSM: 10 names a call,
    * Secrets Manager: 20). Rejects with the first error, in the order given.
    */
-  getMany(references: Iterable<string>, options?: { settled?: false }): Promise<Secret[]>;
+  getMany(references: Iterable<string>, options?: { settled?: false } & ReadOptions): Promise<Secret[]>;
   /** With `settled: true`, each failed reference has its SecretkitError in place. */
   getMany(
     references: Iterable<string>,
-    options: { settled: true },
+    options: { settled: true } & ReadOptions,
   ): Promise<Array<Secret | SecretkitError>>;
   getMany(
     references: Iterable<string>,
-    options?: { settled?: boolean },
+    options?: { settled?: boolean } & ReadOptions,
   ): Promise<Array<Secret | SecretkitError>>;
   /** Load every secret under `ssm:/prefix/` or `asm:prefix/` into the cache; resolves to the count. */
   prefetch(prefix: string): Promise<number>;
   invalidate(reference: string): void;
   clear(): void;
   stats(): Stats;
+  /** Reads by backend and outcome, backend read latency, cache size and lease TTLs (Prometheus text format). */
+  metricsText(): string;
+  /** Hand the audit records held so far to `audit.onRecords` now. */
+  flushAudit(): void;
   /**
    * Calls `callback` for every event, after the operation or background task
    * that caused it; returns the function that unsubscribes. What a callback

@@ -67,6 +67,9 @@ impl WasmClient {
         if let Some(auth) = config.vault_auth {
             builder = builder.vault_auth(auth);
         }
+        if let Some(audit) = config.audit {
+            builder = builder.audit(audit);
+        }
         let listener = background.clone();
         let mut build = builder
             .build()
@@ -95,13 +98,17 @@ impl WasmClient {
     /// A cache hit at once, as a NativeSecret; otherwise a Promise of it.
     /// Throws the errors known at once (invalid reference, cached not-found).
     /// (The JS layer answers repeated hits itself: src/hits.rs.)
-    pub fn get(&self, reference: JsValue) -> Result<JsValue, JsValue> {
+    /// `who`: the caller's audit identity as JSON (audited clients).
+    pub fn get(&self, reference: JsValue, who: Option<String>) -> Result<JsValue, JsValue> {
         let reference = reference_arg(&reference)?;
+        let who = crate::audit::identity(who)?;
         let Some(client) = self.client_now()?.cloned() else {
-            let read =
-                self.operation(move |client| async move { secret(client.get(&reference).await) });
+            let read = self.operation(move |client| async move {
+                secret(crate::audit::as_who(client, who).get(&reference).await)
+            });
             return Ok(read.into());
         };
+        let client = crate::audit::as_who(client, who);
         let mut read = async move { client.get(&reference).await }.boxed_local();
         let Some(result) = (&mut read).now_or_never() else {
             let background = self.background.clone();
@@ -119,9 +126,10 @@ impl WasmClient {
     }
 
     /// Read from the backend now, whatever the cache holds, and cache it.
-    pub fn refresh(&self, reference: JsValue) -> Promise {
+    pub fn refresh(&self, reference: JsValue, who: Option<String>) -> Promise {
         self.operation(move |client| async move {
             let reference = reference_arg(&reference)?;
+            let client = crate::audit::as_who(client, crate::audit::identity(who)?);
             secret(client.refresh(&reference).await)
         })
     }
@@ -129,8 +137,9 @@ impl WasmClient {
     /// Resolves to an array holding, per reference, a NativeSecret or the
     /// native error object (the JS layer decides whether to throw).
     #[wasm_bindgen(js_name = getMany)]
-    pub fn get_many(&self, references: JsValue) -> Promise {
+    pub fn get_many(&self, references: JsValue, who: Option<String>) -> Promise {
         self.operation(move |client| async move {
+            let client = crate::audit::as_who(client, crate::audit::identity(who)?);
             let references: Array = references.dyn_into().map_err(|_| {
                 to_js(&Error::new(
                     ErrorKind::InvalidReference,
@@ -288,7 +297,7 @@ impl WasmClient {
     }
 
     /// The client if it is built; `None` while a build is still pending.
-    fn client_now(&self) -> Result<Option<&Client>, JsValue> {
+    pub(crate) fn client_now(&self) -> Result<Option<&Client>, JsValue> {
         match &self.state {
             State::Ready(client) => Ok(Some(client)),
             State::Building(build) => match build.peek() {

@@ -33,9 +33,17 @@ struct Config {
     allow_http: Option<bool>,
     allow_local: Option<bool>,
     read_attempts: Option<f64>,
+    audit: Option<AuditConfig>,
 }
 
-const KEYS: [&str; 16] = [
+/// `audit: { interval }` (js/api.mjs keeps `onRecords` and takes the records).
+#[derive(Deserialize, Default)]
+struct AuditConfig {
+    interval: Option<f64>,
+}
+
+const KEYS: [&str; 17] = [
+    "audit",
     "aws",
     "vault",
     "defaultTtl",
@@ -79,6 +87,7 @@ pub struct Parsed {
     pub vault: Option<VaultSettings>,
     pub vault_auth: Option<VaultAuth>,
     pub settings: ClientSettings,
+    pub audit: Option<secretkit::AuditSettings>,
 }
 
 pub fn parse(value: JsValue) -> Result<Parsed, JsValue> {
@@ -100,6 +109,7 @@ pub fn parse(value: JsValue) -> Result<Parsed, JsValue> {
         let vault = get(&value, "vault");
         check_keys(&vault, "vault.", &["address", "token", "namespace", "auth"])?;
         crate::auth::check(&get(&vault, "auth"))?;
+        check_keys(&get(&value, "audit"), "audit.", &["interval"])?;
         serde_wasm_bindgen::from_value(value)
             .map_err(|e| config_error(format!("invalid client config: {}", without_strings(&e))))?
     };
@@ -156,6 +166,16 @@ pub fn parse(value: JsValue) -> Result<Parsed, JsValue> {
             return Err(config_error("timeout must be more than 0 seconds"));
         }
     }
+    // No file and no timer on the edge: records are kept for js/api.mjs,
+    // which takes them in backgroundWork() once `interval` has passed.
+    let audit = config.audit.map(|a| secretkit::AuditSettings {
+        keep: true,
+        interval: a
+            .interval
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .unwrap_or(Duration::from_secs(1)),
+        ..Default::default()
+    });
     let (vault, vault_auth) = match config.vault {
         Some(v) => {
             let auth = v.auth.map(crate::auth::AuthConfig::into_auth).transpose()?;
@@ -171,6 +191,7 @@ pub fn parse(value: JsValue) -> Result<Parsed, JsValue> {
         None => (None, None),
     };
     Ok(Parsed {
+        audit,
         aws: config.aws.map(|a| AwsSettings {
             region: a.region,
             access_key_id: a.access_key_id,

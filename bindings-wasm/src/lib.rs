@@ -4,6 +4,7 @@
 //! the JS event loop (background.rs). The exports are `Native*`; the idiomatic
 //! JS API (`Client`, `Secret`, `SecretkitError`) is js/api.mjs on top.
 
+mod audit;
 mod auth;
 mod background;
 mod client;

@@ -36,6 +36,14 @@ impl Identity {
         ))
     }
 
+    /// From a JSON object of string fields (how the JS bindings pass it).
+    pub fn from_json(text: &str) -> crate::Result<Identity> {
+        let fields: BTreeMap<String, String> = serde_json::from_str(text).map_err(|_| {
+            Error::config("an audit identity is an object whose fields are strings")
+        })?;
+        Ok(Identity(Arc::new(fields)))
+    }
+
     pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
