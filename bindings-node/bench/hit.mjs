@@ -10,7 +10,9 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets'
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm'
 import { createRequire } from 'node:module'
 import os from 'node:os'
-import { Client } from 'secretkit'
+import { mkdtempSync } from 'node:fs'
+import { join } from 'node:path'
+import { Client, runWithIdentity } from 'secretkit'
 
 const env = process.env
 for (const name of ['AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
@@ -80,8 +82,17 @@ const nativeSerial = (await native.get(ssmRef)).serial
 const hitPath = native.hitPath()
 const slot = hitPath.open(ssmRef)
 
+// The audit trail on (ARCHITECTURE.md, item 5): every hit goes to the core
+// with the caller's identity (AsyncLocalStorage), aggregated there; the file
+// gets one record per (reference, identity) per second.
+const auditDir = mkdtempSync(join(os.tmpdir(), 'sk-bench-audit-'))
+const audited = Client.fromEnv({ defaultTtl: MAX_AGE, audit: { file: join(auditDir, 'audit.jsonl') } })
+await audited.get(ssmRef)
+const inIdentity = (fn) => runWithIdentity({ service: 'bench', user: 'u-1', requestId: 'r-1' }, fn)
+
 let sink = 0
 const cases = [
+  ['secretkit  await client.get(ssm), audited', () => inIdentity(async () => { for (let i = 0; i < N; i++) sink ^= (await audited.get(ssmRef)) ? 1 : 0 })],
   ['secretkit  await client.get(ssm)', async () => { for (let i = 0; i < N; i++) sink ^= (await sk.get(ssmRef)) ? 1 : 0 }],
   ['secretkit  await client.get(asm)', async () => { for (let i = 0; i < N; i++) sink ^= (await sk.get(asmRef)) ? 1 : 0 }],
   ['secretkit  await client.get(asm#field)', async () => { for (let i = 0; i < N; i++) sink ^= (await sk.get(fieldRef)) ? 1 : 0 }],

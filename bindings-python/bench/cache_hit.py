@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import statistics
+import tempfile
 import time
 import timeit
 from collections.abc import Callable
@@ -23,6 +25,7 @@ from typing import Any
 
 from common import ASM_NAME, SSM_NAME, boto, header, require_servers
 
+import secretkit
 from secretkit import Client
 
 
@@ -136,6 +139,27 @@ def main() -> None:
             measure_async(client, asm_ref, args.runs, args.seconds),
         ),
     )
+    # The audit trail on (ARCHITECTURE.md, item 5): each hit goes to the core
+    # with the caller's identity (a contextvar) and is aggregated there; the
+    # file gets one record per (reference, identity) per second. Then the
+    # same with the records also logged on "secretkit.audit" (INFO, a
+    # NullHandler: the cost of building the records, not of any handler).
+    with tempfile.TemporaryDirectory() as tmp:
+        audited = Client.from_env(audit_file=f"{tmp}/audit.jsonl")
+        logged = Client.from_env(audit_file=f"{tmp}/audit2.jsonl", audit_log=True)
+        logging.getLogger("secretkit.audit").setLevel(logging.INFO)
+        for name, c in (
+            ("secretkit get, audited (file + identity)", audited),
+            ("secretkit get, audited + audit_log", logged),
+        ):
+            with secretkit.audit_identity(service="bench", user="u-1", request_id="r-1"):
+                assert c.get(asm_ref).reveal() == expected["asm"]
+                env["audited_get"] = c.get
+                timed = measure("audited_get(asm_ref)", env, args.runs, args.seconds)
+                rows.insert(3, (name, timed))
+            c.close()
+        records = sum(1 for _ in open(f"{tmp}/audit.jsonl"))
+        print(f"audit file after the audited run: {records} records")
 
     base = statistics.median(rows[0][1])
     print(f"{'what':50} {'median ns':>10} {'min ns':>9} {'x secretkit get':>16}")

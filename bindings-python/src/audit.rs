@@ -81,7 +81,10 @@ pub fn identity_var(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 
 /// The identity of the code running now (read only by audited clients).
 pub fn current(py: Python<'_>) -> PyResult<Option<secretkit::Identity>> {
-    let value = identity_var(py)?.call_method0("get")?;
+    // The bound `get` of the variable, looked up once: this is on the hit path.
+    static GET: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let get = GET.get_or_try_init(py, || Ok::<_, PyErr>(identity_var(py)?.getattr("get")?.unbind()))?;
+    let value = get.bind(py).call0()?;
     if value.is_none() {
         return Ok(None);
     }

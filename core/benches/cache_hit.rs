@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::sync::Mutex;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use secretkit::Client;
+use secretkit::{AuditSettings, Client, Identity};
 
 fn cache_hit(c: &mut Criterion) {
     std::env::set_var("BENCH_SECRET", "s3cureP@ssw0rd!");
@@ -58,6 +58,38 @@ fn cache_hit(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    // The audit trail on: each hit is aggregated per (reference, identity)
+    // under the audit's lock; the file gets one line per pair per second.
+    let dir = std::env::temp_dir().join(format!("sk-bench-audit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let audited = rt.block_on(async {
+        let audit = AuditSettings {
+            file: Some(dir.join("audit.jsonl")),
+            ..Default::default()
+        };
+        let client = Client::builder().audit(audit).build().await.unwrap();
+        let who = Identity::new([("service", "bench"), ("user", "u-1"), ("request_id", "r-1")]);
+        let client = client.with_identity(who);
+        client.get("env:BENCH_SECRET").await.unwrap();
+        client
+    });
+    group.bench_function("secretkit get_cached, audited (file + identity)", |b| {
+        b.iter(|| {
+            audited
+                .get_cached(black_box("env:BENCH_SECRET"))
+                .unwrap()
+                .unwrap()
+        })
+    });
+    let mut audited_handle = audited.handle("env:BENCH_SECRET").unwrap();
+    group.bench_function("secretkit Handle::get_cached, audited", |b| {
+        b.iter(|| {
+            black_box(&mut audited_handle)
+                .get_cached()
+                .unwrap()
+                .unwrap()
+        })
+    });
     let plain: HashMap<String, String> =
         HashMap::from([("env:BENCH_SECRET".to_owned(), "s3cureP@ssw0rd!".to_owned())]);
     group.bench_function("HashMap<String,String> get", |b| {
@@ -75,6 +107,7 @@ fn cache_hit(c: &mut Criterion) {
         })
     });
     group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 criterion_group!(benches, cache_hit);

@@ -22,18 +22,45 @@ use crate::reference::Scheme;
 use crate::secret::Fetched;
 
 /// Who is reading, as the application says: for example `service`, `user`,
-/// `request_id`. Cheap to clone; compared by content.
-#[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct Identity(Arc<BTreeMap<String, String>>);
+/// `request_id`. Cheap to clone; compared by content, hashed once (a hit
+/// of an audited client hashes it to find its aggregate).
+#[derive(Clone)]
+pub struct Identity(Arc<Fields>);
+
+struct Fields {
+    map: BTreeMap<String, String>,
+    hash: u64,
+}
+
+impl PartialEq for Identity {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || (self.0.hash == other.0.hash && self.0.map == other.0.map)
+    }
+}
+
+impl Eq for Identity {}
+
+impl std::hash::Hash for Identity {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0.hash);
+    }
+}
 
 impl Identity {
     pub fn new<K: Into<String>, V: Into<String>>(fields: impl IntoIterator<Item = (K, V)>) -> Self {
-        Identity(Arc::new(
-            fields
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        ))
+        let map = fields
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        Identity::from_map(map)
+    }
+
+    fn from_map(map: BTreeMap<String, String>) -> Self {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = rustc_hash::FxHasher::default();
+        map.hash(&mut hasher);
+        let hash = hasher.finish();
+        Identity(Arc::new(Fields { map, hash }))
     }
 
     /// From a JSON object of string fields (how the JS bindings pass it).
@@ -41,17 +68,17 @@ impl Identity {
         let fields: BTreeMap<String, String> = serde_json::from_str(text).map_err(|_| {
             Error::config("an audit identity is an object whose fields are strings")
         })?;
-        Ok(Identity(Arc::new(fields)))
+        Ok(Identity::from_map(fields))
     }
 
     pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.0.map.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 }
 
 impl fmt::Debug for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.0.iter()).finish()
+        f.debug_map().entries(self.0.map.iter()).finish()
     }
 }
 

@@ -25,12 +25,7 @@ const MISSING: &str = "ssm:/prod/myapp/not-there";
 async fn audited_client(file: &std::path::Path, interval: Duration) -> Client {
     Client::builder()
         .aws(aws_settings(var("AWS_ENDPOINT_URL")))
-        .vault(VaultSettings {
-            address: var("VAULT_ADDR"),
-            token: var("VAULT_TOKEN"),
-            namespace: None,
-            tls: Default::default(),
-        })
+        .vault(common::real_vault())
         .settings(ClientSettings {
             ttl_jitter: 0.0,
             ..Default::default()

@@ -15,7 +15,6 @@ use bytes::Bytes;
 use secretkit::runtime::native::{ReqwestTransport, TokioClock};
 use secretkit::{
     BoxFuture, Client, ClientSettings, EventKind, Runtime, SdkHttp, Transport, TransportError,
-    VaultSettings,
 };
 
 /// Counts requests by operation: the `X-Amz-Target` header for AWS JSON APIs,
@@ -77,12 +76,7 @@ async fn counted_client(transport: Arc<Counting>, settings: ClientSettings) -> C
             clock: Arc::new(TokioClock),
         })
         .aws(aws_settings(var("AWS_ENDPOINT_URL")))
-        .vault(VaultSettings {
-            address: var("VAULT_ADDR"),
-            token: var("VAULT_TOKEN"),
-            namespace: None,
-            tls: Default::default(),
-        })
+        .vault(common::real_vault())
         .settings(settings)
         .build()
         .await

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use secretkit::{Client, ClientSettings, Event, EventKind, VaultSettings};
+use secretkit::{Client, ClientSettings, Event, EventKind};
 
 fn signal(sig: &str) {
     let ok = Command::new("kill")
@@ -26,12 +26,7 @@ fn signal(sig: &str) {
 #[tokio::test]
 async fn the_client_backs_off_while_openbao_is_stopped_and_recovers() {
     let client = Client::builder()
-        .vault(VaultSettings {
-            address: var("VAULT_ADDR"),
-            token: var("VAULT_TOKEN"),
-            namespace: None,
-            tls: Default::default(),
-        })
+        .vault(common::real_vault())
         .settings(ClientSettings {
             timeout: Duration::from_secs(2),
             retry_base: Duration::from_secs(1),

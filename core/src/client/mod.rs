@@ -452,12 +452,16 @@ impl Client {
                 if refresh {
                     self.refresh_in_background(r, key, identity);
                 }
-                let until = match inner.lifecycle.next_due() {
+                let until = if inner.audit.is_some() {
                     // Audited, every hit comes here to be recorded with
                     // its caller: nothing is repeated on the binding's side.
-                    _ if inner.audit.is_some() => now,
-                    Some(due) if cfg!(target_arch = "wasm32") => until.min(due),
-                    _ => until,
+                    now
+                } else if cfg!(target_arch = "wasm32") {
+                    // Lease work is driven by reads there: end the window
+                    // when it is due.
+                    inner.lifecycle.next_due().map_or(until, |due| until.min(due))
+                } else {
+                    until
                 };
                 Some((Ok(value), until))
             }

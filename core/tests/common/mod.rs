@@ -147,6 +147,16 @@ pub fn var(name: &str) -> String {
     })
 }
 
+/// The OpenBao of `tests/servers.py`, with its root token.
+pub fn real_vault() -> VaultSettings {
+    VaultSettings {
+        address: var("VAULT_ADDR"),
+        token: var("VAULT_TOKEN"),
+        namespace: None,
+        tls: Default::default(),
+    }
+}
+
 /// moto's credentials from the environment, with `endpoint` (moto itself or
 /// a proxy in front of it).
 pub fn aws_settings(endpoint: String) -> secretkit::AwsSettings {
