@@ -3,15 +3,18 @@
 // TTLs, across at least 3 rotations, with 0 failed requests; then SIGTERM
 // mid-load: every request the server answers is a 200, the process exits 0
 // after closing its pool, and closing the client revokes its lease (the
-// database role is dropped).
+// database role is dropped). With SECRETKIT_AUDIT_FILE the example's reads
+// are audited under their request ids, and /metrics shows the rotations.
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, before, test } from 'node:test'
 import pg from 'pg'
-import { env, until, vaultApi } from './helpers.mjs'
+import { SSM_PASSWORD, VAULT_CONFIG, env, until, vaultApi } from './helpers.mjs'
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/express/', import.meta.url))
 const ROLE = 'sk-express-short'
@@ -48,6 +51,7 @@ after(() => admin.end())
 
 test('under load across 3 rotations no request fails, and SIGTERM shuts down cleanly', { timeout: 120_000 }, async () => {
   const port = await freePort()
+  const auditFile = join(mkdtempSync(join(tmpdir(), 'sk-express-')), 'audit.jsonl')
   const app = spawn(process.execPath, ['app.js'], {
     cwd: EXAMPLE,
     env: {
@@ -57,6 +61,7 @@ test('under load across 3 rotations no request fails, and SIGTERM shuts down cle
       DB_HOST: DB.host,
       DB_PORT: String(DB.port),
       DB_NAME: DB.database,
+      SECRETKIT_AUDIT_FILE: auditFile,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -94,6 +99,12 @@ test('under load across 3 rotations no request fails, and SIGTERM shuts down cle
     const beforeSignal = failures.filter((f) => signalledAt === null || f.started < signalledAt)
     assert.deepEqual(beforeSignal, [], log.slice(-3000))
     const lastUser = answers.at(-1).user
+    // A request's reads are audited under its id; the metrics show the lease.
+    const probe = await fetch(`http://127.0.0.1:${port}/secrets`, { headers: { 'x-request-id': 'audit-probe' } })
+    assert.equal(probe.status, 200)
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+    assert.match(metrics, /secretkit_reads_total\{backend="vault",outcome="rotated"\} [1-9]/)
+    assert.ok(metrics.includes(`secretkit_lease_ttl_seconds{reference="vault:database/creds/${ROLE}"}`), metrics)
 
     signalledAt = Date.now()
     app.kill('SIGTERM')
@@ -112,6 +123,19 @@ test('under load across 3 rotations no request fails, and SIGTERM shuts down cle
     assert.ok(revoked >= 1, log.slice(-3000))
     const { rows } = await admin.query('select count(*)::int as n from pg_roles where rolname = $1', [lastUser])
     assert.equal(rows[0].n, 0, `${lastUser}: its lease was revoked, so its role is gone`)
+    // The audit file, complete after the SIGTERM shutdown: the probe's three
+    // reads under its request id, each rotation, and no value.
+    const audit = readFileSync(auditFile, 'utf8')
+    const records = audit.trim().split('\n').map((l) => JSON.parse(l))
+    const probed = records.filter((r) => r.identity?.requestId === 'audit-probe')
+    assert.deepEqual(probed.map((r) => r.reference).sort(), [
+      'asm:prod/myapp/db-credentials#password',
+      'ssm:/prod/myapp/db-password',
+      'vault:secret/myapp/config#api_key',
+    ])
+    const rotations = records.filter((r) => r.outcome === 'rotated' && r.reference === `vault:database/creds/${ROLE}`)
+    assert.ok(rotations.length >= 3 && rotations.every((r) => r.lease_id), audit.slice(-2000))
+    for (const value of [SSM_PASSWORD, VAULT_CONFIG.api_key]) assert.ok(!audit.includes(value))
     console.log(
       `express under load: ${answers.length} requests, 0 failed, ${users().length} database users ` +
         `(${users().length - 1} rotations); SIGTERM: exit 0, ${revoked} lease(s) revoked, ` +

@@ -5,13 +5,15 @@
 //   GET /items    rows from PostgreSQL, logged in with Vault dynamic database
 //                 credentials through secretkit/pg (when DB_VAULT_ROLE is set)
 //   GET /health   200 once the service is up, 503 while it shuts down
+//   GET /metrics  secretkit's metrics in the Prometheus text format
 //
 // Environment: the AWS credential chain and VAULT_ADDR/VAULT_TOKEN (or the
 // other VAULT_* login variables); PORT, HOST. The database route needs
 // DB_VAULT_ROLE (a role of Vault's database engine, e.g. myapp-readonly) and
 // takes DB_VAULT_MOUNT (database), DB_HOST (127.0.0.1), DB_PORT (5432),
 // DB_NAME (myapp); without DB_VAULT_ROLE it answers 503 and the rest works
-// (the demo runs it that way).
+// (the demo runs it that way). SECRETKIT_AUDIT_FILE turns the access audit
+// trail on: each read is recorded there with the request's id (never a value).
 //
 // SIGTERM/SIGINT: stop accepting requests and let the in-flight ones finish
 // (server.close), then end the database pools (pool.end), then close the
@@ -20,7 +22,7 @@
 const crypto = require('node:crypto');
 const express = require('express');
 const pg = require('pg');
-const { Client, SecretkitError } = require('secretkit');
+const { Client, SecretkitError, runWithIdentity } = require('secretkit');
 const { createPool } = require('secretkit/pg');
 
 const REFERENCES = [
@@ -33,7 +35,8 @@ const REFERENCES = [
 // credential chain, VAULT_ADDR/VAULT_TOKEN). It only reads configuration, so
 // a broken setup fails here, before the server listens. Values are cached
 // (5 min by default) and a cache hit answers without touching the backend.
-const client = Client.fromEnv();
+const auditFile = process.env.SECRETKIT_AUDIT_FILE;
+const client = Client.fromEnv(auditFile ? { audit: { file: auditFile } } : {});
 
 // Fingerprints (length + sha256 prefix) only on request, so the demo can
 // prove the values were really read; a real app would not expose them.
@@ -101,6 +104,10 @@ function buildApp(pool, state) {
     next();
   });
 
+  // The audit trail attributes every read made while handling a request
+  // (and what it awaits) to the request's id.
+  app.use((req, res, next) => runWithIdentity({ service: 'express-example', requestId: req.id }, next));
+
   // While shutting down, tell keep-alive clients to reconnect elsewhere.
   app.use((req, res, next) => {
     if (state.shuttingDown) res.set('connection', 'close');
@@ -122,6 +129,10 @@ function buildApp(pool, state) {
     const { rows } = await pool.query('select current_user as "user", id, name from items order by id');
     // The database user is not secret: it shows in pg_stat_activity and logs.
     res.json({ user: rows[0]?.user ?? pool.username, items: rows.map(({ id, name }) => ({ id, name })) });
+  });
+
+  app.get('/metrics', (req, res) => {
+    res.type('text/plain; version=0.0.4').send(client.metricsText());
   });
 
   app.get('/health', (req, res) => {
