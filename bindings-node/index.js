@@ -281,8 +281,9 @@ class Client extends EventEmitter {
   }
 
   /**
-   * Audited: every read goes to the core with its identity (the memo repeats
-   * nothing, see ARCHITECTURE.md), and records are taken every interval.
+   * Audited: every read goes to the core with its identity (the core gives
+   * no windows and no generation, so the memo repeats nothing; see
+   * ARCHITECTURE.md), and records are taken every interval.
    */
   #startAudit(onRecords, interval) {
     this.#audited = true
@@ -311,10 +312,6 @@ class Client extends EventEmitter {
     return this.#audited ? identities.getStore() : undefined
   }
 
-  /** Audited, nothing is remembered: the next read must reach the core. */
-  #wrap(reference, nativeSecret) {
-    return this.#audited ? new Secret(NATIVE, nativeSecret) : this.#remember(reference, nativeSecret)
-  }
 
   /** AWS's standard chain plus VAULT_* / BAO_* variables, like the CLIs. */
   static fromEnv(options) {
@@ -362,7 +359,7 @@ class Client extends EventEmitter {
     }
     try {
       const cached = this.#native.getCached(reference, this.#who())
-      return cached === null ? undefined : this.#wrap(reference, cached)
+      return cached === null ? undefined : this.#remember(reference, cached)
     } catch (err) {
       throw fromNative(err)
     }
@@ -378,7 +375,7 @@ class Client extends EventEmitter {
     const generation = this.#generation[0]
     let answer
     try {
-      answer = this.#hits.window(memo.slot, memo.serial, memo.hits)
+      answer = this.#hits.window(memo.slot, memo.serial, memo.hits, this.#who())
     } catch (err) {
       throw fromNative(err)
     } finally {
@@ -395,7 +392,7 @@ class Client extends EventEmitter {
     try {
       const who = this.#who()
       const hit = this.#native.getCached(reference, who)
-      return this.#wrap(reference, hit ?? (await this.#native.get(reference, who)))
+      return this.#remember(reference, hit ?? (await this.#native.get(reference, who)))
     } catch (err) {
       throw fromNative(err)
     }
@@ -440,7 +437,7 @@ class Client extends EventEmitter {
   /** Read from the backend now, whatever the cache holds, and cache the result. */
   async refresh(reference) {
     try {
-      return this.#wrap(reference, await this.#native.refresh(reference, this.#who()))
+      return this.#remember(reference, await this.#native.refresh(reference, this.#who()))
     } catch (err) {
       throw fromNative(err)
     }

@@ -5,7 +5,6 @@
 //! channel). The JSON-lines file is written by the core itself.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::{Duration, UNIX_EPOCH};
 
 use napi::Result;
@@ -94,9 +93,9 @@ impl From<secretkit::AuditRecord> for AuditRecord {
     }
 }
 
-/// The last identity parsed, by its JSON text: a request's reads repeat it.
+/// The identities index.js passes, parsed (the last one remembered).
 #[derive(Default)]
-pub struct Identities(Mutex<Option<(String, secretkit::Identity)>>);
+pub struct Identities(secretkit::LastIdentity);
 
 impl Identities {
     /// `core` attributed to the identity `who` (JSON object of strings).
@@ -105,17 +104,15 @@ impl Identities {
         core: &secretkit::Client,
         who: Option<String>,
     ) -> Result<secretkit::Client> {
-        let Some(who) = who else {
-            return Ok(core.clone());
-        };
-        let mut last = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((text, identity)) = last.as_ref() {
-            if *text == who {
-                return Ok(core.with_identity(identity.clone()));
-            }
-        }
-        let identity = secretkit::Identity::from_json(&who).map_err(crate::error::to_napi)?;
-        *last = Some((who, identity.clone()));
-        Ok(core.with_identity(identity))
+        Ok(match self.get(who)? {
+            Some(identity) => core.with_identity(identity),
+            None => core.clone(),
+        })
+    }
+
+    /// The identity `who` names, parsed unless it is the last one seen.
+    pub fn get(&self, who: Option<String>) -> Result<Option<secretkit::Identity>> {
+        who.map(|text| self.0.parse(&text).map_err(crate::error::to_napi))
+            .transpose()
     }
 }

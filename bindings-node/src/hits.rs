@@ -13,12 +13,13 @@
 //! bookkeeping, so the calls are such closures over one client:
 //!
 //! - `open(reference) -> slot`: a core `Handle` for a reference, by number;
-//! - `window(slot, serial, hits) -> ms | NativeSecret | null`: adds `hits`
-//!   answered in JS to the core's stats, then asks the core for a hit
-//!   (counted, and a due refresh started, exactly like `getCached`). If the
-//!   hit is of read `serial`, how many milliseconds JS may repeat it; if it
-//!   is of another read, its `NativeSecret`; `null` on a miss (JS must
-//!   `get`); throws the error `get` would (a remembered not-found);
+//! - `window(slot, serial, hits, who?) -> ms | NativeSecret | null`: adds
+//!   `hits` answered in JS to the core's stats, then asks the core for a hit
+//!   (counted, and a due refresh started, exactly like `getCached`; audited,
+//!   recorded under the identity `who`, see audit.rs). If the hit is of read
+//!   `serial`, how many milliseconds JS may repeat it; if it is of another
+//!   read, its `NativeSecret`; `null` on a miss (JS must `get`); throws the
+//!   error `get` would (a remembered not-found);
 //! - `record(slot, hits)`: adds `hits` to the stats (before `stats()`);
 //! - `reset()`: forget every slot;
 //! - `generation`: a `Uint32Array` of one element over the core's generation
@@ -54,17 +55,19 @@ pub fn hit_path<'e>(env: &'e Env, client: &secretkit::Client) -> Result<Object<'
     })?;
 
     let table = slots.clone();
+    let identities = crate::audit::Identities::default();
     let window = env
-        .create_function_from_closure::<(u32, f64, f64), Option<Either<f64, Secret>>, _>(
+        .create_function_from_closure::<(u32, f64, f64, Option<String>), Option<Either<f64, Secret>>, _>(
             "window",
             move |ctx| {
                 let (slot, serial, hits) = (ctx.get::<u32>(0)?, ctx.get::<f64>(1)?, ctx.get(2)?);
+                let who = identities.get(ctx.get::<Option<String>>(3)?)?;
                 let table = table.borrow();
                 let Some(handle) = table.get(slot as usize) else {
                     return Ok(None);
                 };
                 handle.record_hits(count(hits));
-                let Some(hit) = handle.window() else {
+                let Some(hit) = handle.window_as(who.as_ref()) else {
                     return Ok(None);
                 };
                 let hit = hit.map_err(to_napi)?;

@@ -131,7 +131,7 @@ impl Client {
 
     /// Functions for the cache-hit fast path (see src/hits.rs).
     #[napi(
-        ts_return_type = "{ open(reference: string): number; window(slot: number, serial: number, hits: number): number | NativeSecret | null; record(slot: number, hits: number): void; reset(): void; readonly generation: Uint32Array | null }"
+        ts_return_type = "{ open(reference: string): number; window(slot: number, serial: number, hits: number, who?: string): number | NativeSecret | null; record(slot: number, hits: number): void; reset(): void; readonly generation: Uint32Array | null }"
     )]
     pub fn hit_path<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
         hits::hit_path(env, &self.inner)

@@ -83,7 +83,9 @@ pub fn identity_var(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 pub fn current(py: Python<'_>) -> PyResult<Option<secretkit::Identity>> {
     // The bound `get` of the variable, looked up once: this is on the hit path.
     static GET: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let get = GET.get_or_try_init(py, || Ok::<_, PyErr>(identity_var(py)?.getattr("get")?.unbind()))?;
+    let get = GET.get_or_try_init(py, || {
+        Ok::<_, PyErr>(identity_var(py)?.getattr("get")?.unbind())
+    })?;
     let value = get.bind(py).call0()?;
     if value.is_none() {
         return Ok(None);

@@ -112,7 +112,20 @@ const MEMO_LIMIT = 4096;
 
 // Calls an event callback; what it throws (or an async callback rejects
 // with) is reported, never passed back into the client's operation.
+// An identity object's canonical JSON, made once per object: a request
+// passes the same object to each of its reads.
+const identityTexts = new WeakMap();
+
 function identityJson(identity) {
+  let text = identityTexts.get(identity);
+  if (text === undefined) {
+    text = canonicalJson(identity);
+    identityTexts.set(identity, text);
+  }
+  return text;
+}
+
+function canonicalJson(identity) {
   const fields = Object.entries(identity)
     .map(([k, v]) => [k, String(v)])
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -178,8 +191,9 @@ export class Client {
   #generation = new Uint32Array(0);
   #callbacks = new Set();
   // The access audit trail (src/audit.rs): audited, every read goes to the
-  // core with its identity and nothing is memoized; records are taken in
-  // backgroundWork() once the interval has passed, and at close().
+  // core with its identity (the core's windows are empty, so the memo
+  // repeats nothing); records are taken in backgroundWork() once the
+  // interval has passed, and at close().
   #audited = false;
   #onRecords;
   #auditInterval = 1000;
@@ -223,22 +237,17 @@ export class Client {
   }
 
   async #getPastWindow(reference, memo, options) {
-    const repeated = memo === undefined ? undefined : this.#renew(reference, memo);
+    const repeated = memo === undefined ? undefined : this.#renew(reference, memo, options);
     if (repeated !== undefined) {
       return repeated;
     }
     const answer = call(() => this.#native.get(reference, this.#who(options)));
-    return this.#wrap(reference, answer instanceof Promise ? await settle(answer) : answer);
+    return this.#remember(reference, answer instanceof Promise ? await settle(answer) : answer);
   }
 
   /** The audit identity of `options.identity` as canonical JSON (audited clients only). */
   #who(options) {
     return this.#audited && options?.identity ? identityJson(options.identity) : undefined;
-  }
-
-  /** Audited, nothing is remembered: the next read must reach the core. */
-  #wrap(reference, nativeSecret) {
-    return this.#audited ? new Secret(INTERNAL, nativeSecret) : this.#remember(reference, nativeSecret);
   }
 
   /** The core's audit records to `audit.onRecords`, when due (or `now`). */
@@ -275,7 +284,7 @@ export class Client {
    * during it sends the next read here again. Returns the Secret to hand
    * out, or undefined when the value must be read.
    */
-  #renew(reference, memo) {
+  #renew(reference, memo, options) {
     if (this.#generation.length === 0) {
       this.#generation = new Uint32Array(native.wasmMemory().buffer, this.#native.generationAddress(), 1);
     }
@@ -283,7 +292,8 @@ export class Client {
     const now = performance.now();
     let answer;
     try {
-      answer = call(() => this.#native.window(memo.slot, memo.serial, memo.hits));
+      // Audited, the window is always empty: each hit is recorded with `who`.
+      answer = call(() => this.#native.window(memo.slot, memo.serial, memo.hits, this.#who(options)));
     } finally {
       memo.hits = 0;
     }
@@ -367,7 +377,7 @@ export class Client {
 
   /** Read from the backend now, whatever the cache holds, and cache the result. */
   async refresh(reference, options) {
-    return this.#wrap(reference, await settle(this.#native.refresh(reference, this.#who(options))));
+    return this.#remember(reference, await settle(this.#native.refresh(reference, this.#who(options))));
   }
 
   /**

@@ -3,15 +3,15 @@
 //! the audit interval has passed, and at `close()`/`flushAudit()`) for its
 //! `onRecords` callback. The caller's identity comes with each read as JSON.
 
-use secretkit::{Client, Identity};
+use secretkit::{Client, Identity, LastIdentity};
 use wasm_bindgen::prelude::*;
 
 use crate::client::WasmClient;
 use crate::error::to_js;
 
 /// The identity a JS read passed, parsed (a config error if malformed).
-pub fn identity(who: Option<String>) -> Result<Option<Identity>, JsValue> {
-    who.map(|text| Identity::from_json(&text).map_err(|e| to_js(&e)))
+pub fn identity(last: &LastIdentity, who: Option<String>) -> Result<Option<Identity>, JsValue> {
+    who.map(|text| last.parse(&text).map_err(|e| to_js(&e)))
         .transpose()
 }
 

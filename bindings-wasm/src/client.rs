@@ -40,6 +40,8 @@ pub struct WasmClient {
     state: State,
     pub(crate) background: Arc<Background>,
     pub(crate) slots: crate::hits::Slots,
+    /// The audit identities reads pass, parsed (the last one remembered).
+    pub(crate) identities: secretkit::LastIdentity,
 }
 
 #[wasm_bindgen(js_class = NativeClient)]
@@ -87,6 +89,7 @@ impl WasmClient {
             state,
             background,
             slots: Default::default(),
+            identities: Default::default(),
         })
     }
 
@@ -101,7 +104,7 @@ impl WasmClient {
     /// `who`: the caller's audit identity as JSON (audited clients).
     pub fn get(&self, reference: JsValue, who: Option<String>) -> Result<JsValue, JsValue> {
         let reference = reference_arg(&reference)?;
-        let who = crate::audit::identity(who)?;
+        let who = crate::audit::identity(&self.identities, who)?;
         let Some(client) = self.client_now()?.cloned() else {
             let read = self.operation(move |client| async move {
                 secret(crate::audit::as_who(client, who).get(&reference).await)
@@ -127,9 +130,10 @@ impl WasmClient {
 
     /// Read from the backend now, whatever the cache holds, and cache it.
     pub fn refresh(&self, reference: JsValue, who: Option<String>) -> Promise {
+        let who = crate::audit::identity(&self.identities, who);
         self.operation(move |client| async move {
             let reference = reference_arg(&reference)?;
-            let client = crate::audit::as_who(client, crate::audit::identity(who)?);
+            let client = crate::audit::as_who(client, who?);
             secret(client.refresh(&reference).await)
         })
     }
@@ -138,8 +142,9 @@ impl WasmClient {
     /// native error object (the JS layer decides whether to throw).
     #[wasm_bindgen(js_name = getMany)]
     pub fn get_many(&self, references: JsValue, who: Option<String>) -> Promise {
+        let who = crate::audit::identity(&self.identities, who);
         self.operation(move |client| async move {
-            let client = crate::audit::as_who(client, crate::audit::identity(who)?);
+            let client = crate::audit::as_who(client, who?);
             let references: Array = references.dyn_into().map_err(|_| {
                 to_js(&Error::new(
                     ErrorKind::InvalidReference,

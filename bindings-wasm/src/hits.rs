@@ -38,14 +38,22 @@ impl WasmClient {
     /// (counted; a due refresh or lease work started, exactly like `get`):
     /// the window in milliseconds if the hit is of read `serial`, the
     /// NativeSecret if it is of another read, `null` on a miss; throws what
-    /// `get` would (a remembered not-found).
-    pub fn window(&self, slot: u32, serial: f64, hits: f64) -> Result<JsValue, JsValue> {
+    /// `get` would (a remembered not-found). Audited, the hit is recorded
+    /// under the identity `who` (JSON) and its window is always empty.
+    pub fn window(
+        &self,
+        slot: u32,
+        serial: f64,
+        hits: f64,
+        who: Option<String>,
+    ) -> Result<JsValue, JsValue> {
+        let who = crate::audit::identity(&self.identities, who)?;
         let slots = self.slots.0.borrow();
         let Some(handle) = slots.get(slot as usize) else {
             return Ok(JsValue::NULL);
         };
         handle.record_hits(count(hits));
-        let hit = handle.window();
+        let hit = handle.window_as(who.as_ref());
         // A read can queue events (an error, a lease replaced by due work).
         self.background.deliver();
         let Some(hit) = hit else {

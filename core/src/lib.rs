@@ -28,7 +28,9 @@ mod secret;
 mod server_name;
 mod stats;
 
-pub use audit::{AuditCallback, AuditRecord, AuditSettings, Fsync, Identity, Outcome};
+pub use audit::{
+    AuditCallback, AuditRecord, AuditSettings, Fsync, Identity, LastIdentity, Outcome,
+};
 pub use aws_http::SdkHttp;
 pub use backends::aws::AwsSettings;
 pub use backends::vault::VaultSettings;

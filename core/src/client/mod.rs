@@ -459,7 +459,10 @@ impl Client {
                 } else if cfg!(target_arch = "wasm32") {
                     // Lease work is driven by reads there: end the window
                     // when it is due.
-                    inner.lifecycle.next_due().map_or(until, |due| until.min(due))
+                    inner
+                        .lifecycle
+                        .next_due()
+                        .map_or(until, |due| until.min(due))
                 } else {
                     until
                 };
