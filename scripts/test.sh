@@ -62,6 +62,8 @@ suite format cargo fmt --all --check
 # --show-output prints the figures the lifecycle tests report; --features
 # tracing builds the optional tracing events in (tests/tracing.rs).
 suite rust cargo test -p secretkit --features tracing -- --show-output
+# Secrets Manager rotation handlers against moto and PostgreSQL (ROTATION.md).
+suite rotation cargo test -p secretkit-rotation -- --show-output
 suite python .venv/bin/python -m pytest bindings-python/tests
 suite node bash -c 'cd bindings-node && node --test test/*.test.mjs'
 suite wasm bash -c 'cd bindings-wasm && node --test test/*.test.mjs'
@@ -84,4 +86,4 @@ if ((${#failed[@]})); then
   echo "FAILED: ${failed[*]}"
   exit 1
 fi
-echo "all suites passed: rust, python, node, wasm, install, leak canary"
+echo "all suites passed: rust, rotation, python, node, wasm, install, leak canary"
