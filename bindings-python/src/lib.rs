@@ -13,6 +13,7 @@ mod errors;
 mod events;
 mod fork;
 mod memo;
+mod rotation;
 mod secret;
 mod settings;
 mod vault;
@@ -129,6 +130,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<db::DbCredentials>()?;
     m.add_class::<audit::Identity>()?;
     m.add_function(wrap_pyfunction!(audit::identity_var, m)?)?;
+    m.add_function(wrap_pyfunction!(rotation::rotate, m)?)?;
     m.add_function(wrap_pyfunction!(parse_reference_json, m)?)?;
     m.add_function(wrap_pyfunction!(bridge::shutdown, m)?)?;
     m.add_function(wrap_pyfunction!(fork::after_fork_hook, m)?)?;

@@ -115,12 +115,21 @@ impl Aws {
 
     /// Secrets Manager GetSecretValue by name or ARN, stage or version id.
     pub(crate) async fn asm(&self, r: &Reference, now: SystemTime) -> Result<Fetched> {
+        // A plain reference asks for AWSCURRENT by name: the service's
+        // default, said explicitly, so a rotation's new current version is
+        // what is read (moto 5 answers an unstaged read with the secret's
+        // first current version even after UpdateSecretVersionStage moved
+        // the label; ROTATION.md).
+        let stage = match (&r.version, &r.stage) {
+            (None, None) => Some("AWSCURRENT".to_owned()),
+            (_, stage) => stage.clone(),
+        };
         let out = self
             .asm
             .get_secret_value()
             .secret_id(&r.path)
             .set_version_id(r.version.clone())
-            .set_version_stage(r.stage.clone())
+            .set_version_stage(stage)
             .send()
             .await
             .map_err(sdk_error)?;
