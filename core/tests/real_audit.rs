@@ -227,3 +227,34 @@ async fn a_refused_read_is_recorded_as_denied_and_handed_to_the_callback() {
     assert_eq!(client.take_audit().0, records);
     assert!(client.take_audit().0.is_empty());
 }
+
+#[tokio::test]
+async fn references_read_by_one_batch_call_are_recorded_one_by_one() {
+    let client = Client::builder()
+        .aws(aws_settings(var("AWS_ENDPOINT_URL")))
+        .audit(AuditSettings {
+            keep: true,
+            ..Default::default()
+        })
+        .build()
+        .await
+        .unwrap();
+    let who = client.with_identity(Identity::new([("user", "dana")]));
+    let asm_whole = "asm:prod/myapp/db-credentials";
+    let answers = who.get_many(&[SSM, asm_whole, MISSING]).await;
+    assert!(answers[0].is_ok() && answers[1].is_ok() && answers[2].is_err());
+    let (records, _) = client.take_audit();
+    let got: Vec<(&str, Outcome, Option<&str>)> = records
+        .iter()
+        .map(|r| (r.reference.as_str(), r.outcome, r.error))
+        .collect();
+    assert_eq!(got.len(), 3, "{got:?}");
+    for want in [
+        (SSM, Outcome::Miss, None),
+        (asm_whole, Outcome::Miss, None),
+        (MISSING, Outcome::Error, Some("not_found")),
+    ] {
+        assert!(got.contains(&want), "{want:?} in {got:?}");
+    }
+    assert!(records.iter().all(|r| r.identity.is_some()));
+}

@@ -95,6 +95,18 @@ impl Client {
             };
             for (id, result) in results {
                 for &i in slots.get(&id).into_iter().flatten() {
+                    // Each reference answered by the batch call is a miss
+                    // (or error) of its own, for the metrics and the audit.
+                    if let Ok(p) = &parsed[i] {
+                        let outcome = match &result {
+                            Ok(_) => Outcome::Miss,
+                            Err(e) => Outcome::of_error(e),
+                        };
+                        let value = result.as_ref().ok().map(|v| &**v);
+                        let identity = self.identity.as_ref();
+                        self.inner
+                            .note(p, outcome, value, result.as_ref().err(), identity);
+                    }
                     answers[i] = Some(result.clone());
                 }
             }
