@@ -646,3 +646,5 @@ function parseReference(reference) {
 }
 
 module.exports = { Client, Secret, SecretkitError, parseReference, runWithIdentity }
+// For the package's other entry points (rotation.js), not part of the API.
+Object.defineProperty(module.exports, '_fromNative', { value: fromNative })

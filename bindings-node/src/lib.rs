@@ -8,6 +8,7 @@ mod error;
 mod events;
 mod hits;
 mod options;
+mod rotation;
 mod secret;
 mod vault;
 
