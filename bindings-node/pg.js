@@ -32,8 +32,16 @@ const { parseReference } = require('./index.js')
 /** SQLSTATEs of a refused login: invalid_password, invalid_authorization_specification. */
 const AUTH_FAILED = new Set(['28P01', '28000'])
 
-/** After a refused login, the source is read again at most once per generation per this many ms. */
-const RECOVER_EVERY_MS = 30_000
+/**
+ * After a refused login the source is read again at once. While it keeps
+ * giving the refused credentials (mid single-user rotation, between
+ * setSecret and finishSecret; or a database that refuses them for good) it
+ * is read again after 1 s, 2 s, 4 s ... at most every 30 s: a rotation's
+ * window is recovered from soon after it ends, and a lasting refusal costs
+ * a read (for Vault, a new lease) per 30 s at most.
+ */
+const RECOVER_FIRST_MS = 1_000
+const RECOVER_MAX_MS = 30_000
 
 /** The pool events passed on from each generation's pg.Pool. */
 const POOL_EVENTS = ['connect', 'acquire', 'release', 'remove']
@@ -212,7 +220,7 @@ class SecretPool extends EventEmitter {
   #source
   #config
   #Pool
-  /** The generation new work goes to: { username, password, pool, recovery, recoveredAt }. */
+  /** The generation new work goes to: { username, password, pool, recovery, recoveredAt, quietMs }. */
   #current = null
   /** pg.Pools of older generations that are draining or ending. */
   #retiring = new Set()
@@ -297,7 +305,7 @@ class SecretPool extends EventEmitter {
     })
     for (const name of POOL_EVENTS) pool.on(name, (...args) => this.emit(name, ...args))
     pool.on('error', (err, client) => this.#report(err, client))
-    this.#current = { username, password, pool, recovery: null, recoveredAt: -Infinity }
+    this.#current = { username, password, pool, recovery: null, recoveredAt: -Infinity, quietMs: 0 }
     if (old !== null) {
       this.emit('credentials', { username, oldUsername: old.username })
       this.#retire(old)
@@ -353,13 +361,15 @@ class SecretPool extends EventEmitter {
   #recover(generation) {
     if (generation !== this.#current) return Promise.resolve() // already replaced
     if (generation.recovery !== null) return generation.recovery
-    if (performance.now() - generation.recoveredAt < RECOVER_EVERY_MS) return Promise.resolve()
+    if (performance.now() - generation.recoveredAt < generation.quietMs) return Promise.resolve()
     generation.recovery = (async () => {
       try {
         await this.#source.refresh()
         await this.#update()
       } finally {
+        // Still this generation next time: the source gave the same credentials.
         generation.recoveredAt = performance.now()
+        generation.quietMs = Math.min(Math.max(generation.quietMs * 2, RECOVER_FIRST_MS), RECOVER_MAX_MS)
         generation.recovery = null
       }
     })()

@@ -325,9 +325,15 @@ describe('secretkit/pg', { concurrency: true }, () => {
     assert.equal(err.code, '28P01', err.message)
     assert.ok(isAuthFailure(err))
     assert.equal(client.stats().backendCalls.ssm - ssmCalls, 1)
-    // ...and within 30 s no refresh again for the same credentials, only the retry.
+    // ...refused again at once: no refresh for the same credentials, only the retry...
     await rejection(pool.query(COUNT_ITEMS))
     assert.equal(client.stats().backendCalls.ssm - ssmCalls, 1)
+    // ...after 1 s it is read again (a single-user rotation's window may have ended), then quiet for 2 s.
+    await sleep(1100)
+    await rejection(pool.query(COUNT_ITEMS))
+    assert.equal(client.stats().backendCalls.ssm - ssmCalls, 2)
+    await rejection(pool.query(COUNT_ITEMS))
+    assert.equal(client.stats().backendCalls.ssm - ssmCalls, 2)
 
     await pool.end()
     await client.close()

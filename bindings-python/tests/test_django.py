@@ -245,10 +245,17 @@ def test_a_refused_login_is_read_again_once_and_retried(
     message = str(refused.value)
     assert user in message and "password-two" not in message and "password-three" not in message
     # Refused again at once: not read again (each Vault refresh would be a
-    # new lease), until the quiet period is over.
+    # new lease) until the quiet period is over: 1 s, then 2 s, 4 s ...
     with pytest.raises(OperationalError):
         whoami("asm")
     assert asm_calls(default_client()) == calls + 1
+    time.sleep(1.1)
+    with pytest.raises(OperationalError):
+        whoami("asm")
+    assert asm_calls(default_client()) == calls + 2
+    with pytest.raises(OperationalError):
+        whoami("asm")
+    assert asm_calls(default_client()) == calls + 2
     conn.close()
 
 

@@ -322,6 +322,28 @@ impl Cache {
         claimed
     }
 
+    /// For a watched key (`Client::watch`): claim a background re-read
+    /// (the entry is marked refreshing) when its value is due for refresh
+    /// and no refresh or backoff is under way; returns the `?ttl=` to re-read
+    /// it with. Leased values are left to the lease lifecycle, and keys not
+    /// held (never read, evicted) wait for a reader.
+    pub(crate) fn claim_watched(
+        &self,
+        key: &CacheKey,
+        now: SystemTime,
+    ) -> Option<Option<Duration>> {
+        let mut state = self.lock();
+        let Slot::Value(held) = &mut state.entries.get_mut(key)?.slot else {
+            return None;
+        };
+        let due = now >= held.timing.refresh_at && now >= held.retry_at;
+        if !due || held.refreshing || held.value.lease.is_some() {
+            return None;
+        }
+        held.refreshing = true;
+        Some(held.timing.ttl)
+    }
+
     /// Allow a new refresh of `key` (a background refresh could not start).
     pub(crate) fn refresh_abandoned(&self, key: &CacheKey) {
         if let Some(Entry {

@@ -186,6 +186,65 @@ async fn a_new_version_is_noticed_and_reported_as_changed() {
     assert_ne!(changed[0].old_version, changed[0].new_version);
 }
 
+/// A watched secret is re-read at its refresh point with no reader at all,
+/// so the watcher hears of a new value (a rotation's new AWSCURRENT) without
+/// waiting for a request; re-reads keep the `?ttl=` the value was read with
+/// and stop when the watch ends.
+#[tokio::test]
+async fn a_watched_secret_is_followed_without_reads() {
+    let endpoint = var("AWS_ENDPOINT_URL");
+    let admin = ssm_admin(&endpoint).await;
+    let name = format!("/test/watched-{}", std::process::id());
+    put_parameter(&admin, &name, "first").await;
+    let transport = Counting::new();
+    let c = counted_client(
+        transport.clone(),
+        ClientSettings {
+            ttl_jitter: 0.0,
+            ..Default::default() // default TTL 300 s: only `?ttl=1s` makes it due
+        },
+    )
+    .await;
+    let (tx, mut heard) = tokio::sync::mpsc::unbounded_channel();
+    let id = c
+        .watch(&format!("ssm:{name}#ignored-field"), move |e| {
+            let _ = tx.send((e.kind, e.old_version.clone(), e.new_version.clone()));
+        })
+        .unwrap();
+    let first = c.get(&format!("ssm:{name}?ttl=1s")).await.unwrap();
+    put_parameter(&admin, &name, "second").await;
+    let (kind, old, new) = tokio::time::timeout(Duration::from_secs(5), heard.recv())
+        .await
+        .expect("no `changed` within 5 s while nobody read")
+        .unwrap();
+    assert_eq!(kind, EventKind::Changed);
+    assert_eq!(old.as_deref(), first.version());
+    assert_ne!(old, new);
+    // The re-read value is cached: a read now is a hit on the new value.
+    let calls = transport.count("GetParameter");
+    let now = c
+        .get_cached(&format!("ssm:{name}"))
+        .expect("cached")
+        .unwrap();
+    assert_eq!(now.reveal().unwrap(), "second");
+    assert_eq!(transport.count("GetParameter"), calls);
+    // Still followed at the 1 s TTL, then not at all once unwatched.
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    assert!(
+        transport.count("GetParameter") > calls,
+        "re-read while watched"
+    );
+    c.unsubscribe(id);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = transport.count("GetParameter");
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    assert_eq!(
+        transport.count("GetParameter"),
+        after,
+        "re-read after unwatch"
+    );
+}
+
 #[tokio::test]
 async fn batches_use_the_batch_apis() {
     let endpoint = var("AWS_ENDPOINT_URL");

@@ -63,6 +63,20 @@ pub enum Strategy {
     AlternatingUsers,
 }
 
+impl Strategy {
+    /// The strategy a binding names: `single_user` or `alternating_users`.
+    pub fn from_name(name: &str) -> Result<Strategy> {
+        match name {
+            "single_user" => Ok(Strategy::SingleUser),
+            "alternating_users" => Ok(Strategy::AlternatingUsers),
+            other => Err(Error::new(
+                ErrorKind::Config,
+                format!("unknown rotation strategy {other:?}: single_user or alternating_users"),
+            )),
+        }
+    }
+}
+
 /// The password policy.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -293,6 +307,21 @@ mod tests {
         assert_eq!((e.step, e.token.as_str()), (Step::Set, "t-1"));
         let bad = Event::from_json(r#"{"SecretId":"x","ClientRequestToken":"t","Step":"dance"}"#);
         assert_eq!(bad.unwrap_err().kind(), ErrorKind::Config);
+    }
+
+    #[test]
+    fn strategies_are_named_as_the_bindings_name_them() {
+        assert_eq!(
+            Strategy::from_name("single_user").unwrap(),
+            Strategy::SingleUser
+        );
+        assert_eq!(
+            Strategy::from_name("alternating_users").unwrap(),
+            Strategy::AlternatingUsers
+        );
+        let err = Strategy::from_name("multi_user").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.to_string().contains("multi_user"));
     }
 
     #[test]

@@ -290,6 +290,8 @@ impl ClientBuilder {
                 windows: Default::default(),
                 memo: ParseMemo::new(settings.max_entries.saturating_mul(4)),
                 lifecycle: Lifecycle::default(),
+                watched: Default::default(),
+                background: Default::default(),
                 rng: Rng::new(seed),
                 rt,
                 spawner,
@@ -303,7 +305,9 @@ impl ClientBuilder {
                 next_listener: AtomicU64::new(1),
             }),
         };
-        client.start_lifecycle();
+        if client.inner.vault.is_some() {
+            client.start_background();
+        }
         client.start_audit_flush();
         Ok(client)
     }

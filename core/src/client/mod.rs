@@ -3,7 +3,7 @@
 //! to the backend the scheme names.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -16,6 +16,7 @@ mod lifecycle;
 mod memo;
 mod read;
 mod settings;
+mod watched;
 mod window_timer;
 
 pub use builder::ClientBuilder;
@@ -25,6 +26,7 @@ pub use settings::ClientSettings;
 use lifecycle::Lifecycle;
 use memo::{ParseMemo, Parsed};
 use read::start_fetch;
+use watched::Watched;
 
 use crate::audit::{Audit, AuditRecord, Identity, Outcome};
 use crate::backends::aws::Aws;
@@ -71,6 +73,11 @@ struct Inner {
     next_read: AtomicU64,
     /// The access audit trail, when the application turned it on.
     audit: Option<Audit>,
+    /// The secrets `watch` follows, re-read by the background task when due.
+    watched: Watched,
+    /// The native background task runs (started once: with Vault, or at
+    /// the first `watch`).
+    background: AtomicBool,
 }
 
 /// Database credentials from Vault's database engine.
@@ -286,13 +293,15 @@ impl Client {
     }
 
     /// Natively: one background task that wakes when lease or token work is
-    /// due (at least once a second), holding only a weak reference so a
-    /// dropped client stops it. On wasm reads drive the work instead.
-    fn start_lifecycle(&self) {
-        let (Some(spawner), Some(_)) = (&self.inner.spawner, &self.inner.vault) else {
+    /// due (at least once a second) and re-reads watched secrets that are
+    /// due, holding only a weak reference so a dropped client stops it.
+    /// Started once, when there is such work: with Vault configured, or at
+    /// the first `watch`. On wasm reads drive the work instead.
+    fn start_background(&self) {
+        let Some(spawner) = &self.inner.spawner else {
             return;
         };
-        if cfg!(target_arch = "wasm32") {
+        if cfg!(target_arch = "wasm32") || self.inner.background.swap(true, Ordering::AcqRel) {
             return;
         }
         let weak = Arc::downgrade(&self.inner);
@@ -304,6 +313,11 @@ impl Client {
                     if inner.lifecycle.is_closed() {
                         return;
                     }
+                    Client {
+                        inner: inner.clone(),
+                        identity: None,
+                    }
+                    .refresh_watched();
                     // A bug in one round must not end renewals for good.
                     let round = std::panic::AssertUnwindSafe(inner.run_due());
                     let _ = futures::FutureExt::catch_unwind(round).await;
@@ -364,22 +378,31 @@ impl Client {
 
     pub fn unsubscribe(&self, id: u64) {
         self.inner.listeners.remove(id);
+        self.inner.watched.remove(id);
     }
 
     /// Call `listener` whenever the secret a reference names gets a new value
     /// (`changed`, or `rotated` for a Vault lease), whatever its `#field` or
-    /// `?ttl=`. Returns an id for `unsubscribe`.
+    /// `?ttl=`. Natively a watched secret is re-read at its refresh-ahead
+    /// point even when nobody reads it (see `watched`), so a change reaches
+    /// the listener without waiting for a read. Returns an id for
+    /// `unsubscribe`.
     pub fn watch(
         &self,
         reference: &str,
         listener: impl Fn(&Event) + Send + Sync + 'static,
     ) -> Result<u64> {
-        let key = self.inner.memo.parse(reference)?.key.to_string();
-        Ok(self.subscribe(move |e| {
+        let parsed = self.inner.memo.parse(reference)?;
+        let key = parsed.key.to_string();
+        let id = self.subscribe(move |e| {
             if e.reference == key && matches!(e.kind, EventKind::Changed | EventKind::Rotated) {
                 listener(e)
             }
-        }))
+        });
+        let (key, reference) = (parsed.key.clone(), parsed.reference.clone());
+        self.inner.watched.add(id, key, reference);
+        self.start_background();
+        Ok(id)
     }
 
     /// The common case of dynamic secrets: database credentials for a role

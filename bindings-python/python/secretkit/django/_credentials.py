@@ -42,10 +42,14 @@ _REFUSED = re.compile(
     r"is not permitted to log in|authentication failed for user"
 )
 
-# A pair refused again right after a refresh (the backend still serves it,
-# for example mid single-user rotation) is not refreshed again for this long:
-# each refresh of Vault database credentials is a new lease.
-REFRESH_QUIET_SECS = 30.0
+# A pair refused again right after a refresh (the backend still serves it:
+# mid single-user rotation, between setSecret and finishSecret, or a
+# database that refuses it for good) is refreshed again after 1 s, 2 s,
+# 4 s ... at most every 30 s: a rotation's window is left soon after it
+# ends, and a lasting refusal costs one read (for Vault, a new lease) per
+# 30 s at most.
+REFRESH_QUIET_FIRST_SECS = 1.0
+REFRESH_QUIET_MAX_SECS = 30.0
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ class CredentialSource:
         # from: a cache hit hands back the same Secret objects, so checking a
         # connection costs a few lookups, not a JSON parse and a hash.
         self._last: tuple[tuple[Secret, ...], Login] | None = None
-        self._refused: tuple[bytes, float] | None = None
+        self._refused: tuple[bytes, float, float] | None = None  # digest, when, quiet secs
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> CredentialSource | None:
@@ -168,14 +172,17 @@ class CredentialSource:
             if now.digest != refused.digest:
                 return now
             last = self._refused
+            quiet = 0.0
             if last is not None and last[0] == refused.digest:
-                if time.monotonic() - last[1] < REFRESH_QUIET_SECS:
+                if time.monotonic() - last[1] < last[2]:
                     return None
+                quiet = last[2]
             for s in self._secrets:
                 s.refresh()
             fresh = self.current()
             if fresh.digest == refused.digest:
-                self._refused = (refused.digest, time.monotonic())
+                quiet = min(max(quiet * 2, REFRESH_QUIET_FIRST_SECS), REFRESH_QUIET_MAX_SECS)
+                self._refused = (refused.digest, time.monotonic(), quiet)
                 return None
             return fresh
 
