@@ -4,9 +4,11 @@
 //! A miss runs on the tokio runtime and completes an `asyncio.Future` through
 //! `loop.call_soon_threadsafe`; the Python objects (results, exceptions) are
 //! built on the loop's own thread. `Pending` is the coroutine that drives
-//! that future. A cache hit needs none of that: `Ready` is an awaitable that
-//! already holds its answer. Both are coroutines to asyncio (they have
-//! `send`, `throw` and `close`), so `asyncio.run` and `create_task` take them.
+//! that future. A cache hit needs none of that: the memo answers with a done
+//! `ReadyFuture` (`_ready.py`, awaited through CPython's fast path), the
+//! core's hits and remembered errors with `Ready`, an awaitable that already
+//! holds its answer. All are coroutines to asyncio (they have `send`,
+//! `throw` and `close`), so `asyncio.run` and `create_task` take them.
 //!
 //! Exit: on CPython < 3.14 a foreign thread that runs Python code while the
 //! interpreter finalizes is killed with `pthread_exit`, which unwinds through
@@ -303,6 +305,14 @@ fn complete(py: Python<'_>, event_loop: Py<PyAny>, future: Py<PyAny>, deliver: D
 fn get_running_loop(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     GET_RUNNING_LOOP.import(py, "asyncio", "get_running_loop")
+}
+
+/// A done `secretkit._ready.ReadyFuture` holding `value`: what a
+/// `get_async` hit the memo answers returns (see `_ready.py`).
+pub fn ready_future(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    static READY_FUTURE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let class = READY_FUTURE.import(py, "secretkit._ready", "ReadyFuture")?;
+    Ok(class.call1((value,))?.unbind())
 }
 
 /// `asyncio._get_running_loop`: the running loop or None, without raising.

@@ -4,7 +4,7 @@
 //! client's generation is the one seen when the window was given and the
 //! monotonic clock is before its end. A hit inside the window is one dict
 //! lookup, an atomic load and a clock read: no string conversion, no lock, no
-//! new object. Past it, one call to the core (which counts the hit, starts a
+//! new object (`get_async` hands out a done future, made once per window). Past it, one call to the core (which counts the hit, starts a
 //! due refresh, and gives the next window). Freshness, refresh and stats stay
 //! in the core; hits answered here are counted per entry and added to the
 //! core's stats on the next call to the core for that entry, before
@@ -23,7 +23,7 @@ use std::time::Instant;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
-use crate::bridge::Ready;
+use crate::bridge::{ready_future, Ready};
 use crate::errors::to_py;
 use crate::fork;
 use crate::secret::Secret;
@@ -38,8 +38,9 @@ struct Entry {
     generation: Arc<secretkit::Generation>,
     serial: u64,
     secret: Py<Secret>,
-    /// The same secret as a completed awaitable, for `get_async` hits.
-    ready: Py<Ready>,
+    /// The same secret as a done `ReadyFuture`, for `get_async` hits: made
+    /// at the first one (importing asyncio, which `get` never needs).
+    ready: OnceLock<Py<PyAny>>,
     /// The process the read belongs to.
     pid: u32,
     /// The window: the generation it was given in and its end, in `now_ns`.
@@ -58,13 +59,12 @@ impl Entry {
     ) -> PyResult<Entry> {
         let serial = secret.serial();
         let secret = Py::new(py, Secret(secret))?;
-        let ready = Py::new(py, Ready::value(secret.clone_ref(py).into_any()))?;
         Ok(Entry {
             generation: handle.generation(),
             handle,
             serial,
             secret,
-            ready,
+            ready: OnceLock::new(),
             pid,
             seen: AtomicU32::new(0),
             // No window until the core gives one (on the next read).
@@ -77,11 +77,21 @@ impl Entry {
         self.handle.record_hits(self.hits.swap(0, Relaxed));
     }
 
-    fn hand_out(&self, py: Python<'_>, want: Hit) -> Py<PyAny> {
+    fn hand_out(&self, py: Python<'_>, want: Hit) -> PyResult<Py<PyAny>> {
         match want {
-            Hit::Secret => self.secret.clone_ref(py).into_any(),
-            Hit::Ready => self.ready.clone_ref(py).into_any(),
+            Hit::Secret => Ok(self.secret.clone_ref(py).into_any()),
+            Hit::Ready => self.awaitable(py),
         }
+    }
+
+    /// `get_async`'s answer: a done future, awaited through CPython's fast
+    /// path (`_ready.py`), made once per window.
+    fn awaitable(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        if let Some(ready) = self.ready.get() {
+            return Ok(ready.clone_ref(py));
+        }
+        let ready = ready_future(py, self.secret.bind(py).as_any())?;
+        Ok(self.ready.get_or_init(|| ready).clone_ref(py))
     }
 }
 
@@ -134,7 +144,7 @@ impl SecretMemo {
         let now = now_ns();
         if e.seen.load(Relaxed) == generation && now < e.until.load(Relaxed) {
             e.hits.fetch_add(1, Relaxed);
-            return Ok(Some(e.hand_out(py, want)));
+            return e.hand_out(py, want).map(Some);
         }
         e.record_hits();
         // Audited, the window is empty: every hit comes here with `who`.
@@ -164,7 +174,7 @@ impl SecretMemo {
         let current = current.get();
         current.seen.store(generation, Relaxed);
         current.until.store(now.saturating_add(valid_for), Relaxed);
-        Ok(Some(current.hand_out(py, want)))
+        current.hand_out(py, want).map(Some)
     }
 
     /// Wrap `secret`, which `core` (of process `pid`) read, and remember it

@@ -79,3 +79,33 @@ def test_throw_into_a_waiting_coroutine(client: Client) -> None:
         pending.throw(KeyError("stop"))
     with pytest.raises(RuntimeError, match="already awaited"):
         asyncio.run(pending)  # type: ignore[arg-type]
+
+
+def test_a_hit_takes_every_asyncio_entry_point_in_each_loop(client: Client) -> None:
+    """A hit the binding answers is a done future (the fast await,
+    secretkit/_ready.py) made once per cache window and shared by every
+    loop: it must still be a coroutine to asyncio, and gather, tasks,
+    wait_for, shield and as_completed must take it in each new loop (a
+    future tied to the first loop would be refused in the next)."""
+
+    async def main() -> list[Secret]:
+        first = await client.get_async(CONFIG)  # the miss, or the core's hit
+        await client.get_async(CONFIG)  # the core's hit, remembered by the binding
+        hit = client.get_async(CONFIG)  # answered by the binding's memo
+        assert asyncio.iscoroutine(hit) and asyncio.isfuture(hit)
+        assert hit.get_loop() is asyncio.get_running_loop()
+        same = [await hit, await hit]  # done: awaited as often as wanted
+        task = asyncio.create_task(client.get_async(CONFIG))
+        gathered = await asyncio.gather(client.get_async(CONFIG), task)
+        waited = await asyncio.wait_for(client.get_async(CONFIG), 1)
+        shielded = await asyncio.shield(client.get_async(CONFIG))
+        (completed,) = [await f for f in asyncio.as_completed([client.get_async(CONFIG)])]
+        return [first, *same, *gathered, waited, shielded, completed]
+
+    for _ in range(3):  # a new loop each time
+        secrets = asyncio.run(main())
+        assert [s.reveal() for s in secrets] == ["mydb.internal"] * 8
+        assert len({s.fetched_at for s in secrets}) == 1
+    # With no loop running: stepped as a coroutine by asyncio.run.
+    assert asyncio.run(client.get_async(CONFIG)).reveal() == "mydb.internal"  # type: ignore[arg-type]
+    assert client.stats()["misses"] == 1

@@ -281,6 +281,9 @@ pub mod native {
                 .timeout(timeout)
                 .connect_timeout(timeout.min(Duration::from_secs(5)))
                 .redirect(reqwest::redirect::Policy::none());
+            for cert in system_roots() {
+                builder = builder.add_root_certificate(cert.clone());
+            }
             for pem in tls_roots(tls)? {
                 let certs = reqwest::Certificate::from_pem_bundle(&pem)
                     .map_err(|e| TransportError::Connect(format!("bad CA certificate: {e}")))?;
@@ -307,6 +310,30 @@ pub mod native {
                 server_name,
             })
         }
+    }
+
+    /// The system's CA certificates, as `rustls-native-certs` finds them
+    /// (`SSL_CERT_FILE` / `SSL_CERT_DIR`, else the distribution's bundle
+    /// and certificate directory), read once per process. Reading them was
+    /// most of a client's start-up (10–20 ms for Debian's /etc/ssl/certs on
+    /// the project machine), paid again for every HTTP client: two per
+    /// client when Vault and AWS trust different extra CAs, one per client
+    /// in a process that builds several. Every client trusts the same ones,
+    /// so one read serves them all; a certificate installed later is seen
+    /// by the next process, as with the CLIs.
+    fn system_roots() -> &'static [reqwest::Certificate] {
+        static ROOTS: std::sync::OnceLock<Vec<reqwest::Certificate>> = std::sync::OnceLock::new();
+        ROOTS.get_or_init(|| {
+            // Entries rustls cannot use as a trust anchor (system stores
+            // hold some ancient ones) are skipped, as reqwest did: offered
+            // to it, one would fail the whole client's start.
+            rustls_native_certs::load_native_certs()
+                .certs
+                .iter()
+                .filter(|der| webpki::anchor_from_trusted_cert(der).is_ok())
+                .filter_map(|der| reqwest::Certificate::from_der(der).ok())
+                .collect()
+        })
     }
 
     /// The PEM bundles `tls` names, read now (a missing file is a
