@@ -105,8 +105,11 @@ function buildApp(pool, state) {
   });
 
   // The audit trail attributes every read made while handling a request
-  // (and what it awaits) to the request's id.
-  app.use((req, res, next) => runWithIdentity({ service: 'express-example', requestId: req.id }, next));
+  // (and what it awaits) to the request's id. Only when it is on: the
+  // AsyncLocalStorage context costs each hit (BENCHMARKS.md).
+  if (auditFile) {
+    app.use((req, res, next) => runWithIdentity({ service: 'express-example', requestId: req.id }, next));
+  }
 
   // While shutting down, tell keep-alive clients to reconnect elsewhere.
   app.use((req, res, next) => {
