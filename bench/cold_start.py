@@ -30,8 +30,7 @@ CASES = {
     "python: secretkit": [
         sys.executable,
         "-c",
-        "import secretkit; "
-        f"assert secretkit.Client.from_env().get('asm:{SECRET}').reveal()",
+        f"import secretkit; assert secretkit.Client.from_env().get('asm:{SECRET}').reveal()",
     ],
     "python: boto3": [
         sys.executable,

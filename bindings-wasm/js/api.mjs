@@ -48,6 +48,11 @@ async function settle(promise) {
 /** A secret value; redacted in every formatting path, plain only via reveal(). */
 export class Secret {
   #native;
+  // The text, once revealed: a cache hit hands out the same Secret, and
+  // decoding it out of linear memory again on every request would cost more
+  // than the hit. Kept no longer than this object (a JS string cannot be
+  // wiped either way; the client drops its Secrets at close()).
+  #text;
 
   constructor(token, nativeSecret) {
     if (token !== INTERNAL) {
@@ -58,7 +63,10 @@ export class Secret {
 
   /** The value as text (throws INVALID_RESPONSE for binary values). */
   reveal() {
-    return call(() => this.#native.reveal());
+    if (this.#text === undefined) {
+      this.#text = call(() => this.#native.reveal());
+    }
+    return this.#text;
   }
 
   /** The value as bytes (a fresh copy). */
