@@ -30,7 +30,7 @@ pub(crate) fn select_field(secret: &[u8], field: &str) -> Result<Zeroizing<Vec<u
 }
 
 /// Overwrite every string in a parsed JSON value before it is dropped.
-pub(crate) fn scrub(value: &mut Value) {
+pub fn scrub(value: &mut Value) {
     match value {
         Value::String(s) => s.zeroize(),
         Value::Array(items) => items.iter_mut().for_each(scrub),

@@ -13,6 +13,7 @@
 //! ```
 
 mod audit;
+#[cfg(not(target_arch = "wasm32"))]
 mod aws_http;
 pub mod backends;
 mod cache;
@@ -20,6 +21,7 @@ mod client;
 mod error;
 mod events;
 mod json;
+pub use json::scrub as scrub_json;
 mod policy;
 pub mod reference;
 pub mod runtime;
@@ -31,8 +33,9 @@ mod stats;
 pub use audit::{
     AuditCallback, AuditRecord, AuditSettings, Fsync, Identity, LastIdentity, Outcome,
 };
+#[cfg(not(target_arch = "wasm32"))]
 pub use aws_http::SdkHttp;
-pub use backends::aws::AwsSettings;
+pub use backends::aws::{AwsSettings, SecretsManager};
 pub use backends::vault::VaultSettings;
 pub use backends::vault_auth::{SecretSource, VaultAuth};
 pub use cache::Generation;

@@ -185,6 +185,24 @@ pub struct Runtime {
     pub clock: Arc<dyn Clock>,
 }
 
+/// Overwrite a response body we hold the only reference to (an answer
+/// with a secret or a token, once parsed).
+pub(crate) fn wipe(body: Bytes) {
+    if let Ok(mut owned) = body.try_into_mut() {
+        zeroize::Zeroize::zeroize(&mut owned[..]);
+    }
+}
+
+/// The wait a server asks for in `Retry-After` (whole seconds; the
+/// HTTP-date form is not used by Vault or AWS), capped at an hour.
+pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    headers
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|secs| Duration::from_secs(secs.min(3600)))
+}
+
 /// Race `fut` against the clock; `None` if the time ran out first.
 pub async fn with_timeout<T>(
     clock: &dyn Clock,

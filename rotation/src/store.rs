@@ -1,16 +1,15 @@
 //! The Secrets Manager calls a rotation makes: describe the secret, read a
 //! version by stage, write the pending version, move AWSCURRENT, and ask for
-//! a random password. Over the AWS SDK on secretkit's own HTTP transport
-//! (`SdkHttp`), with the SDK's standard retries (a rotation Lambda should
-//! ride out throttling; the service retries a failed step as well).
+//! a random password. Over secretkit's own AWS protocol layer
+//! (`secretkit::SecretsManager`, the one the reads use), with a few retries
+//! of throttling and outages: a rotation Lambda should ride them out (the
+//! service retries a failed step as well).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
-use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
-use aws_sdk_secretsmanager::Client;
-use secretkit::{Error, ErrorKind, Result, SdkHttp};
+use secretkit::{Error, ErrorKind, Result, SecretsManager};
+use serde_json::{json, Value};
 
 use crate::credentials::Credentials;
 use crate::protocol::Settings;
@@ -19,10 +18,13 @@ pub const CURRENT: &str = "AWSCURRENT";
 pub const PENDING: &str = "AWSPENDING";
 pub const PREVIOUS: &str = "AWSPREVIOUS";
 
+/// Attempts of one call when Secrets Manager throttles or is unavailable.
+const ATTEMPTS: u32 = 3;
+
 /// Secrets Manager, for the rotation steps.
 #[derive(Clone)]
 pub struct Store {
-    sm: Client,
+    sm: SecretsManager,
 }
 
 /// What `DescribeSecret` says about rotation.
@@ -50,31 +52,85 @@ impl Store {
                 format!("cannot start the HTTP client: {e}"),
             )
         })?;
-        let http = SdkHttp(runtime);
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http.clone())
-            .sleep_impl(http.clone())
-            .time_source(http)
-            .load()
-            .await;
-        Ok(Store::new(Client::new(&config)))
+        Ok(Store::new(
+            SecretsManager::from_env(&runtime, timeout).await,
+        ))
     }
 
-    pub fn new(sm: Client) -> Store {
+    pub fn new(sm: SecretsManager) -> Store {
         Store { sm }
+    }
+
+    /// One call, retried with a growing pause while the service throttles
+    /// or is unavailable; errors name the operation and the secret. The
+    /// input (a new password, for PutSecretValue) is wiped afterwards.
+    async fn call(&self, op: &str, id: &str, mut input: Value) -> Result<Value> {
+        let result = self.call_with_retries(op, id, &input).await;
+        secretkit::scrub_json(&mut input);
+        result
+    }
+
+    async fn call_with_retries(&self, op: &str, id: &str, input: &Value) -> Result<Value> {
+        let mut attempt = 1;
+        loop {
+            match self.sm.call(op, input).await {
+                Ok(out) => return Ok(out),
+                Err(e)
+                    if attempt < ATTEMPTS
+                        && matches!(e.kind(), ErrorKind::Throttled | ErrorKind::Unavailable) =>
+                {
+                    let pause = e
+                        .retry_after()
+                        .unwrap_or(Duration::from_millis(200 << attempt));
+                    tokio::time::sleep(pause).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    // A refused input is the rotation's configuration, not the reader's reference.
+                    let kind = match e.kind() {
+                        ErrorKind::InvalidReference => ErrorKind::Config,
+                        kind => kind,
+                    };
+                    return Err(Error::new(
+                        kind,
+                        format!("{op} of secret {id} failed: {}", e.message()),
+                    ));
+                }
+            }
+        }
     }
 
     pub async fn describe(&self, id: &str) -> Result<Described> {
         let out = self
-            .sm
-            .describe_secret()
-            .secret_id(id)
-            .send()
-            .await
-            .map_err(|e| sdk_error("DescribeSecret", id, e))?;
+            .call("DescribeSecret", id, json!({ "SecretId": id }))
+            .await?;
+        let stages = out
+            .get("VersionIdsToStages")
+            .and_then(Value::as_object)
+            .map(|versions| {
+                versions
+                    .iter()
+                    .map(|(version, labels)| {
+                        let labels = labels
+                            .as_array()
+                            .map(|l| {
+                                l.iter()
+                                    .filter_map(Value::as_str)
+                                    .map(str::to_owned)
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        (version.clone(), labels)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(Described {
-            rotation_enabled: out.rotation_enabled().unwrap_or(false),
-            stages: out.version_ids_to_stages().cloned().unwrap_or_default(),
+            rotation_enabled: out
+                .get("RotationEnabled")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            stages,
         })
     }
 
@@ -86,96 +142,72 @@ impl Store {
         version: Option<&str>,
         stage: &str,
     ) -> Result<Option<Credentials>> {
-        let out = self
-            .sm
-            .get_secret_value()
-            .secret_id(id)
-            .set_version_id(version.map(str::to_owned))
-            .version_stage(stage)
-            .send()
-            .await;
-        let out = match out {
+        let mut input = json!({ "SecretId": id, "VersionStage": stage });
+        if let Some(v) = version {
+            input["VersionId"] = json!(v);
+        }
+        let mut out = match self.call("GetSecretValue", id, input).await {
             Ok(out) => out,
-            Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(None),
-            Err(e) => return Err(sdk_error("GetSecretValue", id, e)),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
         };
         let what = format!("secret {id} ({stage})");
-        let text = out.secret_string().ok_or_else(|| {
-            Error::new(
+        let parsed = match out.get("SecretString").and_then(Value::as_str) {
+            Some(text) => Credentials::parse(text, &what).map(Some),
+            None => Err(Error::new(
                 ErrorKind::InvalidResponse,
                 format!("{what} has no SecretString"),
-            )
-        })?;
-        Credentials::parse(text, &what).map(Some)
+            )),
+        };
+        secretkit::scrub_json(&mut out);
+        parsed
     }
 
     /// Write `creds` as version `token` of `id`, labelled AWSPENDING.
     pub async fn put_pending(&self, id: &str, token: &str, creds: &Credentials) -> Result<()> {
-        self.sm
-            .put_secret_value()
-            .secret_id(id)
-            .client_request_token(token)
-            .secret_string(creds.to_json())
-            .version_stages(PENDING)
-            .send()
-            .await
-            .map_err(|e| sdk_error("PutSecretValue", id, e))?;
-        Ok(())
+        let input = json!({
+            "SecretId": id,
+            "ClientRequestToken": token,
+            "SecretString": creds.to_json(),
+            "VersionStages": [PENDING],
+        });
+        self.call("PutSecretValue", id, input).await.map(drop)
     }
 
     /// Move AWSCURRENT to `token` (the service moves AWSPREVIOUS to the
     /// version it leaves).
     pub async fn promote(&self, id: &str, token: &str, from: Option<&str>) -> Result<()> {
-        self.sm
-            .update_secret_version_stage()
-            .secret_id(id)
-            .version_stage(CURRENT)
-            .move_to_version_id(token)
-            .set_remove_from_version_id(from.map(str::to_owned))
-            .send()
+        let mut input = json!({
+            "SecretId": id,
+            "VersionStage": CURRENT,
+            "MoveToVersionId": token,
+        });
+        if let Some(from) = from {
+            input["RemoveFromVersionId"] = json!(from);
+        }
+        self.call("UpdateSecretVersionStage", id, input)
             .await
-            .map_err(|e| sdk_error("UpdateSecretVersionStage", id, e))?;
-        Ok(())
+            .map(drop)
     }
 
     /// A new password by the policy (`GetRandomPassword`).
     pub async fn random_password(&self, settings: &Settings) -> Result<String> {
-        let out = self
-            .sm
-            .get_random_password()
-            .password_length(i64::from(settings.password_length))
-            .exclude_characters(&settings.exclude_characters)
-            .require_each_included_type(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("GetRandomPassword", "-", e))?;
-        out.random_password().map(str::to_owned).ok_or_else(|| {
+        let input = json!({
+            "PasswordLength": settings.password_length,
+            "ExcludeCharacters": settings.exclude_characters,
+            "RequireEachIncludedType": true,
+        });
+        let mut out = self.call("GetRandomPassword", "-", input).await?;
+        let password = out
+            .get("RandomPassword")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        secretkit::scrub_json(&mut out);
+        password.ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidResponse,
                 "GetRandomPassword returned none",
             )
         })
     }
-}
-
-/// An SDK error as a secretkit error: the operation, the secret and the
-/// service's error code, never a value (the SDK's messages carry none either).
-fn sdk_error<E: ProvideErrorMetadata + std::fmt::Debug>(
-    op: &str,
-    id: &str,
-    e: aws_sdk_secretsmanager::error::SdkError<E>,
-) -> Error {
-    let code = e.code().unwrap_or("no error code").to_owned();
-    let kind = match code.as_str() {
-        "ResourceNotFoundException" => ErrorKind::NotFound,
-        "AccessDeniedException" => ErrorKind::AccessDenied,
-        "ThrottlingException" => ErrorKind::Throttled,
-        "InvalidParameterException" | "InvalidRequestException" => ErrorKind::Config,
-        _ => ErrorKind::Unavailable,
-    };
-    let message = e.message().unwrap_or("").to_owned();
-    Error::new(
-        kind,
-        format!("{op} of secret {id} failed: {code} {message}"),
-    )
 }

@@ -233,7 +233,7 @@ async fn single_user_a_new_password_logs_in_the_old_one_does_not_and_stages_move
     let (sm, user) = (sm().await, unique("rot_single"));
     make_role(&user, "first-Passw0rd").await;
     let id = create_secret(&sm, &user, secret_json(&user, "first-Passw0rd", json!({}))).await;
-    let store = Store::new(sm.clone());
+    let store = Store::from_env(Duration::from_secs(10)).await.unwrap();
     for round in 1..=2 {
         let (old_version, old) = stage_value(&sm, &id, "AWSCURRENT").await;
         let token = start_rotation(&sm, &id).await;
@@ -305,7 +305,7 @@ async fn alternating_users_both_log_in_during_the_cycle_and_take_turns() {
         secret_json(&base, "alt-Passw0rd", json!({ "masterarn": master })),
     )
     .await;
-    let store = Store::new(sm.clone());
+    let store = Store::from_env(Duration::from_secs(10)).await.unwrap();
 
     let mut users = Vec::new();
     for cycle in 1..=2 {
@@ -374,7 +374,7 @@ async fn a_failing_step_leaves_awscurrent_and_the_app_as_they_were() {
     let (sm, user) = (sm().await, unique("rot_fail"));
     make_role(&user, "stay-Passw0rd").await;
     let id = create_secret(&sm, &user, secret_json(&user, "stay-Passw0rd", json!({}))).await;
-    let store = Store::new(sm.clone());
+    let store = Store::from_env(Duration::from_secs(10)).await.unwrap();
     let (current_version, _) = stage_value(&sm, &id, "AWSCURRENT").await;
     let token = start_rotation(&sm, &id).await;
     run_steps(&store, &id, &token, Strategy::SingleUser, &[Step::Create]).await;
@@ -410,7 +410,7 @@ async fn a_failing_step_leaves_awscurrent_and_the_app_as_they_were() {
 async fn the_services_pre_checks_are_made() {
     let (sm, user) = (sm().await, unique("rot_checks"));
     let id = create_secret(&sm, &user, secret_json(&user, "x-Passw0rd", json!({}))).await;
-    let store = Store::new(sm.clone());
+    let store = Store::from_env(Duration::from_secs(10)).await.unwrap();
     let run = |token: &str, step| {
         let (store, event) = (store.clone(), event(&id, token, step));
         async move { rotate_with(&store, &event, Strategy::SingleUser, &Settings::default()).await }

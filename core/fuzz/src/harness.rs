@@ -239,6 +239,7 @@ pub const AWS_CODES: &[&str] = &[
     "InvalidClientTokenId",
     "MissingAuthenticationToken",
     "IncompleteSignature",
+    "SignatureDoesNotMatch",
     "InternalServerError",
     "InternalServiceError",
     "InternalFailure",
@@ -263,7 +264,8 @@ pub fn aws_kind(code: &str) -> ErrorKind {
         | "ExpiredTokenException"
         | "InvalidClientTokenId"
         | "MissingAuthenticationToken"
-        | "IncompleteSignature" => ErrorKind::Auth,
+        | "IncompleteSignature"
+        | "SignatureDoesNotMatch" => ErrorKind::Auth,
         "InternalServerError"
         | "InternalServiceError"
         | "InternalFailure"

@@ -19,7 +19,7 @@ use super::vault_auth::{TokenState, VaultAuth};
 use crate::error::{Error, ErrorKind, Result};
 use crate::json::scrub;
 use crate::reference::Reference;
-use crate::runtime::{with_timeout, Runtime};
+use crate::runtime::{wipe, with_timeout, Runtime};
 use crate::secret::{Fetched, Lease};
 
 #[derive(Clone, Default)]
@@ -542,12 +542,7 @@ impl Vault {
                 Error::new(kind, format!("Vault request failed: {e}"))
             })?;
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(http::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|secs| Duration::from_secs(secs.min(3600)));
+        let retry_after = crate::runtime::retry_after(response.headers());
         let body = response.into_body();
         match status {
             200..=299 => Ok(Some(body)),
@@ -568,14 +563,6 @@ impl Vault {
                 Err(error)
             }
         }
-    }
-}
-
-/// Overwrite a response body we hold the only reference to (an answer
-/// with a secret or a token, once parsed).
-fn wipe(body: Bytes) {
-    if let Ok(mut owned) = body.try_into_mut() {
-        zeroize::Zeroize::zeroize(&mut owned[..]);
     }
 }
 
