@@ -94,10 +94,14 @@ def test_every_access_is_recorded_with_its_identity_and_never_a_value(
     by_file = tally(from_file)
     for key, n in expected_counts.items():
         assert by_file.get(key) == n, (key, by_file)
-    # bob and carol read concurrently: both waited for the one backend call
-    # they shared (a miss each), then hit; each attributed to its own task.
+    # bob and carol read concurrently, each read attributed to its own task:
+    # two records each. Whoever waited for the one backend call they shared
+    # is a miss; if the call answered before the other task's first read
+    # (a busy machine), that read is a hit.
     for user in ("bob", "carol"):
-        assert by_file[(ASM, "miss", user)] == 1 and by_file[(ASM, "hit", user)] == 1
+        assert by_file.get((ASM, "miss", user), 0) + by_file.get((ASM, "hit", user), 0) == 2
+    assert by_file[(ASM, "miss", "bob")] == 1
+    assert by_file.get((ASM, "miss", "carol"), 0) in (0, 1)
     assert sum(by_file.values()) == 5 + 1 + 4 + 1 + 6
     # The Python sinks are fed on the events thread, shortly after the flush.
     deadline = time.monotonic() + 5

@@ -5,7 +5,7 @@
 //! Everything goes through secretkit's public API: `Reference::parse`,
 //! `reference::parse_duration`, and a `Client` on a scripted `Transport`, a
 //! stepping `Clock` and a collecting `Spawn`, driven by hand so the cache,
-//! the lease lifecycle and the AWS SDK's retries all run on simulated time.
+//! the lease lifecycle and the core's retries all run on simulated time.
 //!
 //! Only plain data comes in (strings, numbers, `J` documents); the fuzz
 //! crate derives it from bytes with `arbitrary`, the property tests from
@@ -588,7 +588,7 @@ pub fn vault_client(rig: &Rig, settings: ClientSettings) -> Result<Client, Error
     )
 }
 
-/// An AWS client on `rig` (the SDK signs with these fixed credentials).
+/// An AWS client on `rig` (requests are signed with these fixed credentials).
 pub fn aws_client(rig: &Rig, settings: ClientSettings) -> Result<Client, Error> {
     rig.drive(
         Client::builder()

@@ -163,7 +163,7 @@ pub enum Code {
 }
 
 impl Code {
-    /// (wire text, the code the SDK should report if known)
+    /// (wire text, the code the AWS layer should report if known)
     fn wire(&self) -> (String, Option<&'static str>) {
         let known = |i: &u8| AWS_CODES[*i as usize % AWS_CODES.len()];
         match self {
@@ -389,7 +389,7 @@ fn answers(list: &[FAnswer]) -> (Vec<Answer>, Option<&'static str>) {
     if out.is_empty() {
         out.push(Answer::json(200, &J::obj(vec![])));
     }
-    // The expectation holds only if every attempt (SDK retries) gets it.
+    // The expectation holds only if every attempt (the core's retries) gets it.
     if list.len() > 1 {
         first_expected = None;
     }
@@ -565,7 +565,7 @@ const ASM_PATHS: &[&str] = &[
 ];
 
 /// Target `aws_response`: SSM GetParameter and Secrets Manager
-/// GetSecretValue answers through the AWS SDK and core's error mapping.
+/// GetSecretValue answers through the AWS protocol layer and core's error mapping.
 pub fn run_aws(data: &[u8]) {
     let Ok(input) = AwsInput::arbitrary_take_rest(Unstructured::new(data)) else {
         return;

@@ -220,11 +220,13 @@ impl Caller {
             return Ok(response.into_body());
         }
         let retry_after = crate::runtime::retry_after(response.headers());
-        let code = response
-            .headers()
-            .get("x-amzn-errortype")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        // The JSON protocol's error header, else the query-compatible one
+        // (`Code;Sender`) some services send.
+        let header = |name: &str| {
+            let value = response.headers().get(name)?.to_str().ok()?;
+            Some(value.split(';').next().unwrap_or(value).to_owned())
+        };
+        let code = header("x-amzn-errortype").or_else(|| header("x-amzn-query-error"));
         Err(answer_error(status, code, response.body()).with_retry_after(retry_after))
     }
 }
