@@ -160,7 +160,9 @@ impl Metrics {
 
 #[derive(Default)]
 pub(crate) struct Counters {
-    pub hits: AtomicU64,
+    /// Hits on a remembered not-found (counted as errors in `outcomes`).
+    /// Other hits are the `Hit` outcomes, so a hit bumps one counter.
+    pub negative_hits: AtomicU64,
     pub misses: AtomicU64,
     pub refreshes: AtomicU64,
     pub stale_serves: AtomicU64,
@@ -223,7 +225,11 @@ impl Counters {
     pub(crate) fn snapshot(&self) -> Stats {
         let call = |s: Scheme| self.calls[s as usize].load(Relaxed);
         Stats {
-            hits: self.hits.load(Relaxed),
+            hits: self.negative_hits.load(Relaxed)
+                + SCHEMES
+                    .iter()
+                    .map(|s| self.outcomes[*s as usize][Outcome::Hit as usize].load(Relaxed))
+                    .sum::<u64>(),
             misses: self.misses.load(Relaxed),
             refreshes: self.refreshes.load(Relaxed),
             stale_serves: self.stale_serves.load(Relaxed),

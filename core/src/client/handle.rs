@@ -26,7 +26,6 @@ use crate::audit::{Identity, Outcome};
 use crate::cache::Generation;
 use crate::error::Result;
 use crate::secret::Secret;
-use crate::stats::Counters;
 
 /// A reference parsed once. Cheap to clone; `get_cached` remembers its last
 /// answer per `Handle` value (hence `&mut self`: no lock on a repeat).
@@ -124,7 +123,6 @@ impl Handle {
         // Audited, every hit goes to the core (`until` is then now).
         if let Some(last) = &self.last {
             if last.generation == generation && inner.rt.clock.now() < last.until {
-                Counters::bump(&inner.counters.hits);
                 inner
                     .counters
                     .outcome(self.parsed.reference.scheme, Outcome::Hit, 1);
@@ -177,10 +175,6 @@ impl Handle {
             return;
         }
         let inner = &self.client.inner;
-        inner
-            .counters
-            .hits
-            .fetch_add(hits, std::sync::atomic::Ordering::Relaxed);
         let scheme = self.parsed.reference.scheme;
         inner.counters.outcome(scheme, Outcome::Hit, hits);
         if let Some(audit) = &inner.audit {

@@ -467,7 +467,6 @@ impl Client {
                 refresh,
                 until,
             } => {
-                Counters::bump(&inner.counters.hits);
                 inner.counters.outcome(r.scheme, Outcome::Hit, 1);
                 if let Some(audit) = &inner.audit {
                     audit.hit(&p.name, r.scheme, &value, identity, now);
@@ -500,7 +499,7 @@ impl Client {
                 Some((Ok(value), now))
             }
             Lookup::NotFound(e) => {
-                Counters::bump(&inner.counters.hits);
+                Counters::bump(&inner.counters.negative_hits);
                 inner.note(p, Outcome::of_error(&e), None, Some(&e), identity);
                 Some((Err(e), now))
             }
