@@ -80,10 +80,12 @@ pub enum S {
 
 /// Keys whose values are error text or identifiers that errors and events
 /// may legitimately repeat: Vault's `errors`, lease ids, AWS error codes and
-/// messages, usernames (rotated events carry them by design). The marker is
-/// never planted under them.
+/// messages, usernames (rotated events carry them by design), versions
+/// (events carry the old and new version). The marker is never planted
+/// under them.
 pub const NOT_SECRET_KEYS: &[&str] = &[
     "errors", "warnings", "lease_id", "__type", "code", "Code", "message", "Message", "username",
+    "VersionId", "Version", "version",
 ];
 
 /// Keys the documents are built from: Vault, SSM and Secrets Manager fields,
