@@ -84,8 +84,18 @@ pub enum S {
 /// (events carry the old and new version). The marker is never planted
 /// under them.
 pub const NOT_SECRET_KEYS: &[&str] = &[
-    "errors", "warnings", "lease_id", "__type", "code", "Code", "message", "Message", "username",
-    "VersionId", "Version", "version",
+    "errors",
+    "warnings",
+    "lease_id",
+    "__type",
+    "code",
+    "Code",
+    "message",
+    "Message",
+    "username",
+    "VersionId",
+    "Version",
+    "version",
 ];
 
 /// Keys the documents are built from: Vault, SSM and Secrets Manager fields,

@@ -13,7 +13,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use self::credentials::{Credentials, Source};
-use self::protocol::{decode, service_error, Caller, Service, Variant};
+use self::protocol::{decode, service_error, Caller, Obj, Service, Variant};
 use crate::error::{Error, Result};
 use crate::reference::Reference;
 use crate::runtime::{wipe, Runtime};
@@ -147,7 +147,7 @@ impl Aws {
         };
         let input = json!({ "Name": name, "WithDecryption": true });
         let out: GetParameterOutput = self.call_ssm("GetParameter", &input).await?;
-        let parameter = out
+        let Obj(parameter) = out
             .parameter
             .ok_or_else(|| Error::invalid_response("SSM answered without a parameter"))?;
         ssm_value(parameter.value, parameter.version, now)
@@ -249,7 +249,7 @@ impl Aws {
             .parameters
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|p| Some((p.name?, ssm_value(p.value, p.version, now))))
+            .filter_map(|Obj(p)| Some((p.name?, ssm_value(p.value, p.version, now))))
             .collect();
         for name in out.invalid_parameters.unwrap_or_default() {
             answers.push((name, Err(Error::not_found("ParameterNotFound"))));
@@ -280,7 +280,7 @@ impl Aws {
                 input["NextToken"] = json!(t);
             }
             let out: GetParametersOutput = self.call_ssm("GetParametersByPath", &input).await?;
-            for p in out.parameters.unwrap_or_default() {
+            for Obj(p) in out.parameters.unwrap_or_default() {
                 if let Some(name) = p.name {
                     answers.push((name, ssm_value(p.value, p.version, now)));
                 }
@@ -298,7 +298,7 @@ impl Aws {
         let input = json!({ "SecretIdList": ids });
         let out: BatchOutput = self.call_asm("BatchGetSecretValue", &input).await?;
         let mut answers = Vec::new();
-        for entry in out.secret_values.unwrap_or_default() {
+        for Obj(entry) in out.secret_values.unwrap_or_default() {
             let asked = ids.iter().find(|id| {
                 entry.name.as_deref() == Some(id.as_str())
                     || entry.arn.as_deref() == Some(id.as_str())
@@ -313,7 +313,7 @@ impl Aws {
                 answers.push((id.clone(), value));
             }
         }
-        for e in out.errors.unwrap_or_default() {
+        for Obj(e) in out.errors.unwrap_or_default() {
             if let Some(id) = e.secret_id {
                 let code = e.error_code.unwrap_or_default();
                 let message = e.message.unwrap_or_default();
@@ -343,7 +343,7 @@ impl Aws {
                 input["NextToken"] = json!(t);
             }
             let out: BatchOutput = self.call_asm("BatchGetSecretValue", &input).await?;
-            for entry in out.secret_values.unwrap_or_default() {
+            for Obj(entry) in out.secret_values.unwrap_or_default() {
                 // The name filter matches words anywhere in the name; keep prefixes only.
                 if let Some(name) = entry.name.filter(|n| n.starts_with(prefix)) {
                     let value = asm_value(
@@ -370,14 +370,14 @@ impl Aws {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct GetParameterOutput {
-    parameter: Option<Parameter>,
+    parameter: Option<Obj<Parameter>>,
 }
 
 /// GetParameters and GetParametersByPath.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct GetParametersOutput {
-    parameters: Option<Vec<Parameter>>,
+    parameters: Option<Vec<Obj<Parameter>>>,
     invalid_parameters: Option<Vec<String>>,
     next_token: Option<String>,
 }
@@ -409,8 +409,8 @@ struct SecretValue {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct BatchOutput {
-    secret_values: Option<Vec<SecretValue>>,
-    errors: Option<Vec<BatchError>>,
+    secret_values: Option<Vec<Obj<SecretValue>>>,
+    errors: Option<Vec<Obj<BatchError>>>,
     next_token: Option<String>,
 }
 

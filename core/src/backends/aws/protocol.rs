@@ -346,24 +346,41 @@ pub(crate) fn service_error(code: &str, message: &str) -> Error {
     Error::new(kind, format!("{code}: {message}"))
 }
 
-/// Decode a 2xx answer into an operation's output shape. serde's messages
-/// can quote the offending value (a secret in the wrong place), so only the
-/// position is kept.
+/// An AWS JSON structure, which is always a JSON object: serde alone would
+/// also fill a struct from an array (its fields in order), which AWS never
+/// sends and which would let any string land in any field (found by the
+/// `aws_response` fuzz target: a secret as a version).
+pub(crate) struct Obj<T>(pub T);
+
+impl<'de, T: serde::de::DeserializeOwned> serde::Deserialize<'de> for Obj<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let object = serde_json::Map::<String, Value>::deserialize(d)?;
+        serde_json::from_value(Value::Object(object))
+            .map(Obj)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Decode a 2xx answer into an operation's output shape (a JSON object).
+/// serde's messages can quote the offending value (a secret in the wrong
+/// place), so only the position is kept.
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(operation: &str, body: &[u8]) -> Result<T> {
-    serde_json::from_slice(body).map_err(|e| {
-        Error::invalid_response(format!(
-            "AWS answered {operation} with a body that is not its JSON shape ({} at line {} \
+    serde_json::from_slice::<Obj<T>>(body)
+        .map(|o| o.0)
+        .map_err(|e| {
+            Error::invalid_response(format!(
+                "AWS answered {operation} with a body that is not its JSON shape ({} at line {} \
              column {})",
-            match e.classify() {
-                serde_json::error::Category::Io => "read error",
-                serde_json::error::Category::Syntax => "syntax error",
-                serde_json::error::Category::Data => "unexpected field type",
-                serde_json::error::Category::Eof => "truncated",
-            },
-            e.line(),
-            e.column()
-        ))
-    })
+                match e.classify() {
+                    serde_json::error::Category::Io => "read error",
+                    serde_json::error::Category::Syntax => "syntax error",
+                    serde_json::error::Category::Data => "unexpected field type",
+                    serde_json::error::Category::Eof => "truncated",
+                },
+                e.line(),
+                e.column()
+            ))
+        })
 }
 
 #[cfg(test)]
@@ -466,5 +483,14 @@ mod tests {
         let e = decode::<Out>("GetParameter", br#"{"Version":"s3cret-value"}"#).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidResponse);
         assert!(!e.to_string().contains("s3cret"), "{e}");
+        // A struct is an object, never an array of its fields in order.
+        assert_eq!(
+            decode::<Out>("GetParameter", br#"{"Version":3}"#)
+                .unwrap()
+                .version,
+            3
+        );
+        let e = decode::<Out>("GetParameter", b"[3]").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidResponse);
     }
 }
