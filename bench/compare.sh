@@ -10,7 +10,7 @@
 # The peers are installed into a scratch directory, never the repository:
 # ${COMPARE_DIR:-/tmp/secretkit-compare}/venv (python3 -m venv: boto3,
 # aws-secretsmanager-caching 1.2.0, aws-lambda-powertools 3.37.0, hvac, and
-# the secretkit wheel of target/wheels-dev/) and .../node (the AWS SDK v3,
+# the newest secretkit wheel of target/wheels-host/ or wheels-dev/) and .../node (the AWS SDK v3,
 # Powertools parameters 2.x, node-vault; secretkit is loaded from
 # bindings-node as built). Nothing is built here.
 #
@@ -80,8 +80,10 @@ for req in boto3 aws-secretsmanager-caching==1.2.0 aws-lambda-powertools==3.37.0
   "$VENV/bin/pip" install -q --disable-pip-version-check "$req" >"$STATE/pip.log" 2>&1 ||
     echo "could not install $req (its rows will say n/a): $(tail -n1 "$STATE/pip.log")" >&2
 done
-WHEEL="$(ls -t "$REPO"/target/wheels-dev/secretkit-*.whl 2>/dev/null | head -n1 || true)"
-[[ -n "$WHEEL" ]] || { echo "no secretkit wheel in target/wheels-dev/ (scripts/build-bindings.sh makes it)" >&2; exit 1; }
+# The newest wheel: scripts/build-bindings.sh writes target/wheels-host/, a
+# developer's maturin build often target/wheels-dev/.
+WHEEL="$(ls -t "$REPO"/target/wheels-host/secretkit-*.whl "$REPO"/target/wheels-dev/secretkit-*.whl 2>/dev/null | head -n1 || true)"
+[[ -n "$WHEEL" ]] || { echo "no secretkit wheel in target/wheels-host/ or target/wheels-dev/ (scripts/build-bindings.sh makes it)" >&2; exit 1; }
 # The wheel may be rebuilt with the same version number: always reinstall it.
 "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --force-reinstall "$WHEEL"
 WHEEL_NOTE="$("$VENV/bin/python" - "$WHEEL" "$REPO/.venv" <<'EOF'

@@ -10,6 +10,9 @@
 //
 //   .venv/bin/python tests/servers.py start --env-file /tmp/sk-env --fixtures
 //   set -a; . /tmp/sk-env; set +a; cd bindings-wasm && node bench/workerd-cold.mjs
+//
+// SK_WASM_PKG=<dir> measures another build of the package (an older
+// commit's bindings-wasm/pkg) instead of ../pkg.
 import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +24,8 @@ import { closedPort, serverConfig, workerdConfig } from '../test/support.mjs';
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 const here = fileURLToPath(new URL('.', import.meta.url));
 const workerd = join(here, '..', 'node_modules', '.bin', 'workerd');
-const wasm = readFileSync(join(here, '..', 'pkg', 'secretkit_wasm_bg.wasm'));
+const pkg = process.env.SK_WASM_PKG ?? join(here, '..', 'pkg');
+const wasm = readFileSync(join(pkg, 'secretkit_wasm_bg.wasm'));
 
 const WORKERS = {
   floor: `export default { async fetch() { return new Response('ok'); } };`,
@@ -58,7 +62,7 @@ function prepare(name) {
   const dir = mkdtempSync(join(tmpdir(), `secretkit-workerd-cold-${name}-`));
   writeFileSync(join(dir, 'worker.mjs'), WORKERS[name]);
   if (name !== 'floor') {
-    cpSync(join(here, '..', 'pkg'), join(dir, 'pkg'), { recursive: true });
+    cpSync(pkg, join(dir, 'pkg'), { recursive: true });
     writeFileSync(join(dir, 'config.json'), JSON.stringify(serverConfig()));
   }
   return dir;
@@ -102,7 +106,7 @@ try {
     await WebAssembly.compile(wasm);
     compile.push(performance.now() - started);
   }
-  console.log(`workerd cold start (npm workerd), ${RUNS} interleaved runs, median (min) ms from spawn to first response`);
+  console.log(`workerd cold start (npm workerd), package ${pkg}, ${RUNS} interleaved runs, median (min) ms from spawn to first response`);
   for (const [name, xs] of Object.entries(times)) {
     console.log(`${name.padEnd(10)} ${median(xs).toFixed(1).padStart(7)} ms (min ${Math.min(...xs).toFixed(1)})`);
   }
