@@ -35,7 +35,7 @@ pub use audit::{
 };
 #[cfg(not(target_arch = "wasm32"))]
 pub use aws_http::SdkHttp;
-pub use backends::aws::{AwsSettings, SecretsManager};
+pub use backends::aws::{AwsApi, AwsService, AwsSettings};
 pub use backends::vault::VaultSettings;
 pub use backends::vault_auth::{SecretSource, VaultAuth};
 pub use cache::Generation;

@@ -14,7 +14,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use secretkit::runtime::native::{ReqwestTransport, TokioClock};
 use secretkit::{
-    BoxFuture, Client, ClientSettings, EventKind, Runtime, SdkHttp, Transport, TransportError,
+    AwsApi, AwsService, AwsSettings, BoxFuture, Client, ClientSettings, EventKind, Runtime,
+    Transport, TransportError,
 };
 
 /// Counts requests by operation: the `X-Amz-Target` header for AWS JSON APIs,
@@ -83,27 +84,25 @@ async fn counted_client(transport: Arc<Counting>, settings: ClientSettings) -> C
         .unwrap()
 }
 
-/// SDK config for writing test data, on secretkit's own transport.
-async fn admin_config(endpoint: &str) -> aws_config::SdkConfig {
-    let http = SdkHttp(secretkit::runtime::native::runtime(Duration::from_secs(5)).unwrap());
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .http_client(http)
-        .load()
-        .await
+/// Signed AWS calls for writing test data (secretkit's own protocol layer).
+async fn ssm_admin(endpoint: &str) -> AwsApi {
+    let rt = secretkit::runtime::native::runtime(Duration::from_secs(5)).unwrap();
+    let settings = AwsSettings {
+        region: var("AWS_REGION"),
+        access_key_id: var("AWS_ACCESS_KEY_ID"),
+        secret_access_key: var("AWS_SECRET_ACCESS_KEY"),
+        session_token: None,
+        endpoint: Some(endpoint.to_owned()),
+    };
+    AwsApi::from_settings(&settings, &rt, Duration::from_secs(5))
 }
 
-async fn ssm_admin(endpoint: &str) -> aws_sdk_ssm::Client {
-    aws_sdk_ssm::Client::new(&admin_config(endpoint).await)
-}
-
-async fn put_parameter(ssm: &aws_sdk_ssm::Client, name: &str, value: &str) {
-    ssm.put_parameter()
-        .name(name)
-        .value(value)
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .overwrite(true)
-        .send()
+async fn put_parameter(admin: &AwsApi, name: &str, value: &str) {
+    let input = serde_json::json!({
+        "Name": name, "Value": value, "Type": "SecureString", "Overwrite": true,
+    });
+    admin
+        .call(AwsService::Ssm, "PutParameter", &input)
         .await
         .unwrap();
 }
@@ -249,7 +248,6 @@ async fn a_watched_secret_is_followed_without_reads() {
 async fn batches_use_the_batch_apis() {
     let endpoint = var("AWS_ENDPOINT_URL");
     let admin = ssm_admin(&endpoint).await;
-    let sm = aws_sdk_secretsmanager::Client::new(&admin_config(&endpoint).await);
     let run = std::process::id();
     let ssm_names: Vec<String> = (0..25)
         .map(|i| format!("/test/batch-{run}/p{i:02}"))
@@ -261,10 +259,10 @@ async fn batches_use_the_batch_apis() {
         .map(|i| format!("test/batch-{run}/s{i:02}"))
         .collect();
     for (i, name) in asm_names.iter().enumerate() {
-        sm.create_secret()
-            .name(name)
-            .secret_string(format!(r#"{{"n":"{i}"}}"#))
-            .send()
+        let input =
+            serde_json::json!({ "Name": name, "SecretString": format!(r#"{{"n":"{i}"}}"#) });
+        admin
+            .call(AwsService::SecretsManager, "CreateSecret", &input)
             .await
             .unwrap();
     }

@@ -1,14 +1,14 @@
 //! The Secrets Manager calls a rotation makes: describe the secret, read a
 //! version by stage, write the pending version, move AWSCURRENT, and ask for
 //! a random password. Over secretkit's own AWS protocol layer
-//! (`secretkit::SecretsManager`, the one the reads use), with a few retries
+//! (`secretkit::AwsApi`, the one the reads use), with a few retries
 //! of throttling and outages: a rotation Lambda should ride them out (the
 //! service retries a failed step as well).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use secretkit::{Error, ErrorKind, Result, SecretsManager};
+use secretkit::{AwsApi, AwsService, Error, ErrorKind, Result};
 use serde_json::{json, Value};
 
 use crate::credentials::Credentials;
@@ -24,7 +24,7 @@ const ATTEMPTS: u32 = 3;
 /// Secrets Manager, for the rotation steps.
 #[derive(Clone)]
 pub struct Store {
-    sm: SecretsManager,
+    sm: AwsApi,
 }
 
 /// What `DescribeSecret` says about rotation.
@@ -52,12 +52,10 @@ impl Store {
                 format!("cannot start the HTTP client: {e}"),
             )
         })?;
-        Ok(Store::new(
-            SecretsManager::from_env(&runtime, timeout).await,
-        ))
+        Ok(Store::new(AwsApi::from_env(&runtime, timeout).await))
     }
 
-    pub fn new(sm: SecretsManager) -> Store {
+    pub fn new(sm: AwsApi) -> Store {
         Store { sm }
     }
 
@@ -73,7 +71,7 @@ impl Store {
     async fn call_with_retries(&self, op: &str, id: &str, input: &Value) -> Result<Value> {
         let mut attempt = 1;
         loop {
-            match self.sm.call(op, input).await {
+            match self.sm.call(AwsService::SecretsManager, op, input).await {
                 Ok(out) => return Ok(out),
                 Err(e)
                     if attempt < ATTEMPTS

@@ -11,8 +11,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_sdk_secretsmanager::Client as Sm;
-use secretkit::{ErrorKind, SdkHttp};
+use secretkit::{AwsApi, AwsService, ErrorKind};
 use secretkit_rotation::{rotate_with, Event, Settings, Step, Store, Strategy};
 use serde_json::json;
 use tokio_postgres::NoTls;
@@ -40,14 +39,50 @@ fn unique(label: &str) -> String {
     )
 }
 
+/// The tests' own Secrets Manager calls (create secrets, start rotations,
+/// look at stages), on secretkit's protocol layer like the code under test.
+struct Sm(AwsApi);
+
+impl Sm {
+    async fn call(&self, operation: &str, input: serde_json::Value) -> serde_json::Value {
+        self.try_call(operation, input).await.unwrap()
+    }
+
+    async fn try_call(
+        &self,
+        operation: &str,
+        input: serde_json::Value,
+    ) -> secretkit::Result<serde_json::Value> {
+        self.0
+            .call(AwsService::SecretsManager, operation, &input)
+            .await
+    }
+
+    /// Version id -> staging labels.
+    async fn stages(&self, id: &str) -> serde_json::Map<String, serde_json::Value> {
+        let described = self.call("DescribeSecret", json!({ "SecretId": id })).await;
+        described["VersionIdsToStages"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
 async fn sm() -> Sm {
-    let http = SdkHttp(secretkit::runtime::native::runtime(Duration::from_secs(10)).unwrap());
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(var("AWS_ENDPOINT_URL"))
-        .http_client(http)
-        .load()
-        .await;
-    Sm::new(&config)
+    let rt = secretkit::runtime::native::runtime(Duration::from_secs(10)).unwrap();
+    Sm(AwsApi::from_env(&rt, Duration::from_secs(10)).await)
+}
+
+fn labels(stages: &serde_json::Map<String, serde_json::Value>, version: &str) -> Vec<String> {
+    stages
+        .get(version)
+        .and_then(|l| l.as_array())
+        .map(|l| {
+            l.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn pg_config(user: &str, password: &str) -> tokio_postgres::Config {
@@ -110,15 +145,13 @@ async fn make_role(user: &str, password: &str) {
 }
 
 async fn create_secret(sm: &Sm, name: &str, value: String) -> String {
-    sm.create_secret()
-        .name(name)
-        .secret_string(value)
-        .send()
-        .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_owned()
+    let created = sm
+        .call(
+            "CreateSecret",
+            json!({ "Name": name, "SecretString": value }),
+        )
+        .await;
+    created["ARN"].as_str().unwrap().to_owned()
 }
 
 /// What the service does when a rotation starts: a new version id,
@@ -126,27 +159,19 @@ async fn create_secret(sm: &Sm, name: &str, value: String) -> String {
 async fn start_rotation(sm: &Sm, id: &str) -> String {
     let token = format!("{}-{}", unique("token"), "0123456789abcdef0123");
     let started = sm
-        .rotate_secret()
-        .secret_id(id)
-        .client_request_token(&token)
-        .rotation_lambda_arn(FAKE_FUNCTION)
-        .rotation_rules(
-            aws_sdk_secretsmanager::types::RotationRulesType::builder()
-                .automatically_after_days(30)
-                .build(),
+        .try_call(
+            "RotateSecret",
+            json!({
+                "SecretId": id,
+                "ClientRequestToken": token,
+                "RotationLambdaARN": FAKE_FUNCTION,
+                "RotationRules": { "AutomaticallyAfterDays": 30 },
+            }),
         )
-        .send()
         .await;
     assert!(started.is_err(), "moto invoked a Lambda it does not have?");
-    let stages = sm.describe_secret().secret_id(id).send().await.unwrap();
-    let labels = stages
-        .version_ids_to_stages()
-        .unwrap()
-        .get(&token)
-        .cloned()
-        .unwrap_or_default();
     assert_eq!(
-        labels,
+        labels(&sm.stages(id).await, &token),
         ["AWSPENDING"],
         "moto no longer registers the version before invoking"
     );
@@ -189,35 +214,29 @@ async fn run_steps(store: &Store, id: &str, token: &str, strategy: Strategy, ste
 
 async fn end_rotation(id: &str, token: &str) {
     let sm = sm().await;
-    let described = sm.describe_secret().secret_id(id).send().await.unwrap();
-    let labels = described
-        .version_ids_to_stages()
-        .unwrap()
-        .get(token)
-        .cloned()
-        .unwrap_or_default();
-    if labels.iter().any(|l| l == "AWSPENDING") {
-        sm.update_secret_version_stage()
-            .secret_id(id)
-            .version_stage("AWSPENDING")
-            .remove_from_version_id(token)
-            .send()
-            .await
-            .unwrap();
+    if labels(&sm.stages(id).await, token)
+        .iter()
+        .any(|l| l == "AWSPENDING")
+    {
+        let input = json!({
+            "SecretId": id,
+            "VersionStage": "AWSPENDING",
+            "RemoveFromVersionId": token,
+        });
+        sm.call("UpdateSecretVersionStage", input).await;
     }
 }
 
 async fn stage_value(sm: &Sm, id: &str, stage: &str) -> (String, serde_json::Value) {
     let out = sm
-        .get_secret_value()
-        .secret_id(id)
-        .version_stage(stage)
-        .send()
-        .await
-        .unwrap();
+        .call(
+            "GetSecretValue",
+            json!({ "SecretId": id, "VersionStage": stage }),
+        )
+        .await;
     (
-        out.version_id().unwrap().to_owned(),
-        serde_json::from_str(out.secret_string().unwrap()).unwrap(),
+        out["VersionId"].as_str().unwrap().to_owned(),
+        serde_json::from_str(out["SecretString"].as_str().unwrap()).unwrap(),
     )
 }
 

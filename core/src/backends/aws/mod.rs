@@ -198,37 +198,46 @@ impl Aws {
     }
 }
 
-/// Signed calls of any Secrets Manager operation, on the same protocol
-/// layer and credentials as the reads: for `secretkit-rotation`, whose steps
-/// call operations a reader never does (DescribeSecret, PutSecretValue,
-/// UpdateSecretVersionStage, GetRandomPassword).
-#[derive(Clone)]
-pub struct SecretsManager(Aws);
+/// Which service an `AwsApi` call goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AwsService {
+    Ssm,
+    SecretsManager,
+}
 
-impl SecretsManager {
+/// Signed calls of any SSM or Secrets Manager operation, on the same
+/// protocol layer, endpoints and credentials as the reads: for the rotation
+/// crate, whose steps call operations a reader never does (DescribeSecret,
+/// PutSecretValue, UpdateSecretVersionStage, GetRandomPassword), and for
+/// tools and tests that write what the reads read.
+#[derive(Clone)]
+pub struct AwsApi(Aws);
+
+impl AwsApi {
     /// From the standard AWS chain, like `ClientBuilder::aws_from_env`.
     #[cfg(not(target_arch = "wasm32"))]
-    pub async fn from_env(rt: &Runtime, timeout: Duration) -> SecretsManager {
-        SecretsManager(Aws::from_env(rt, timeout).await)
+    pub async fn from_env(rt: &Runtime, timeout: Duration) -> AwsApi {
+        AwsApi(Aws::from_env(rt, timeout).await)
     }
 
-    pub fn from_settings(
-        settings: &AwsSettings,
-        rt: &Runtime,
-        timeout: Duration,
-    ) -> SecretsManager {
-        SecretsManager(Aws::from_settings(settings, rt, timeout))
+    pub fn from_settings(settings: &AwsSettings, rt: &Runtime, timeout: Duration) -> AwsApi {
+        AwsApi(Aws::from_settings(settings, rt, timeout))
     }
 
-    /// One call of `operation` (a Secrets Manager API name) with a JSON
-    /// input; the answer as JSON. Answers can hold secret values: the
-    /// caller wipes what it does not keep (`secretkit::scrub_json`).
+    /// One call of `operation` (the service's API name, e.g. `PutParameter`)
+    /// with a JSON input; the answer as JSON, or the error typed as a read's
+    /// would be. Answers can hold secret values: the caller wipes what it
+    /// does not keep (`secretkit::scrub_json`).
     pub async fn call(
         &self,
+        service: AwsService,
         operation: &str,
         input: &serde_json::Value,
     ) -> Result<serde_json::Value> {
-        self.0.call_asm(operation, input).await
+        match service {
+            AwsService::Ssm => self.0.call_ssm(operation, input).await,
+            AwsService::SecretsManager => self.0.call_asm(operation, input).await,
+        }
     }
 }
 
