@@ -274,31 +274,20 @@ impl Aws {
         now: SystemTime,
         on_call: &(dyn Fn() + Sync),
     ) -> Result<Answers> {
-        let mut answers = Vec::new();
-        let mut token: Option<String> = None;
-        let mut pages = 0;
-        loop {
-            on_call();
-            let mut input = json!({
-                "Path": path,
-                "Recursive": true,
-                "WithDecryption": true,
-                "MaxResults": 10, // SSM's own maximum page size
-            });
-            if let Some(t) = &token {
-                input["NextToken"] = json!(t);
-            }
+        let input = json!({
+            "Path": path,
+            "Recursive": true,
+            "WithDecryption": true,
+            "MaxResults": 10, // SSM's own maximum page size
+        });
+        all_pages(input, on_call, |input| async move {
             let out: GetParametersOutput = self.call_ssm("GetParametersByPath", &input).await?;
-            for Obj(p) in out.parameters.unwrap_or_default() {
-                if let Some(name) = p.name {
-                    answers.push((name, ssm_value(p.value, p.version, now)));
-                }
-            }
-            token = next_page(out.next_token, token.as_deref(), &mut pages)?;
-            if token.is_none() {
-                return Ok(answers);
-            }
-        }
+            let answers = (out.parameters.unwrap_or_default().into_iter())
+                .filter_map(|Obj(p)| Some((p.name?, ssm_value(p.value, p.version, now))))
+                .collect();
+            Ok((answers, out.next_token))
+        })
+        .await
     }
 
     /// BatchGetSecretValue for up to `ASM_BATCH` names or ARNs (current
@@ -339,35 +328,51 @@ impl Aws {
         now: SystemTime,
         on_call: &(dyn Fn() + Sync),
     ) -> Result<Answers> {
-        let mut answers = Vec::new();
-        let mut token: Option<String> = None;
-        let mut pages = 0;
-        loop {
-            on_call();
-            let mut input = json!({
-                "Filters": [{ "Key": "name", "Values": [prefix] }],
-                "MaxResults": ASM_BATCH,
-            });
-            if let Some(t) = &token {
-                input["NextToken"] = json!(t);
-            }
+        let input = json!({
+            "Filters": [{ "Key": "name", "Values": [prefix] }],
+            "MaxResults": ASM_BATCH,
+        });
+        all_pages(input, on_call, |input| async move {
             let out: BatchOutput = self.call_asm("BatchGetSecretValue", &input).await?;
-            for Obj(entry) in out.secret_values.unwrap_or_default() {
-                // The name filter matches words anywhere in the name; keep prefixes only.
-                if let Some(name) = entry.name.filter(|n| n.starts_with(prefix)) {
-                    let value = asm_value(
-                        entry.secret_string,
-                        entry.secret_binary,
-                        entry.version_id,
-                        now,
-                    );
-                    answers.push((name, value));
-                }
-            }
-            token = next_page(out.next_token, token.as_deref(), &mut pages)?;
-            if token.is_none() {
-                return Ok(answers);
-            }
+            let answers = (out.secret_values.unwrap_or_default().into_iter())
+                .filter_map(|Obj(e)| {
+                    // The name filter matches words anywhere in the name; keep prefixes only.
+                    let name = e.name.filter(|n| n.starts_with(prefix))?;
+                    let value = asm_value(e.secret_string, e.secret_binary, e.version_id, now);
+                    Some((name, value))
+                })
+                .collect();
+            Ok((answers, out.next_token))
+        })
+        .await
+    }
+}
+
+/// Every page of a listing: `input` with each page's `NextToken` added,
+/// `page` asking for one page and giving its answers and the next token,
+/// `on_call` told of each page requested.
+async fn all_pages<F, Fut>(
+    mut input: serde_json::Value,
+    on_call: &(dyn Fn() + Sync),
+    mut page: F,
+) -> Result<Answers>
+where
+    F: FnMut(serde_json::Value) -> Fut,
+    Fut: std::future::Future<Output = Result<(Answers, Option<String>)>>,
+{
+    let mut answers = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        on_call();
+        if let Some(t) = &token {
+            input["NextToken"] = json!(t);
+        }
+        let (mut got, next) = page(input.clone()).await?;
+        answers.append(&mut got);
+        token = next_page(next, token.as_deref(), &mut pages)?;
+        if token.is_none() {
+            return Ok(answers);
         }
     }
 }
@@ -489,4 +494,132 @@ fn asm_value(
         }
     };
     Ok(Fetched::new(value, version, now))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::runtime::{BoxFuture, ManualClock, Transport, TransportError};
+
+    /// Answers every request with the next body of a list (the last one
+    /// repeating) and records the request bodies.
+    struct Pages {
+        bodies: Vec<&'static str>,
+        asked: Mutex<Vec<serde_json::Value>>,
+        next: AtomicUsize,
+    }
+
+    impl Transport for Pages {
+        fn send(
+            &self,
+            request: http::Request<Bytes>,
+        ) -> BoxFuture<'static, std::result::Result<http::Response<Bytes>, TransportError>>
+        {
+            let input = serde_json::from_slice(request.body()).unwrap_or_default();
+            self.asked
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(input);
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            let body = self.bodies[i.min(self.bodies.len() - 1)];
+            let reply = http::Response::builder()
+                .status(200)
+                .body(Bytes::from_static(body.as_bytes()))
+                .map_err(|e| TransportError::Io(e.to_string()));
+            Box::pin(async move { reply })
+        }
+    }
+
+    fn aws(bodies: Vec<&'static str>) -> (Aws, Arc<Pages>) {
+        let pages = Arc::new(Pages {
+            bodies,
+            asked: Mutex::default(),
+            next: AtomicUsize::new(0),
+        });
+        let rt = Runtime {
+            transport: pages.clone(),
+            clock: ManualClock::new(),
+        };
+        let settings = AwsSettings {
+            region: "us-east-1".into(),
+            access_key_id: "AKID".into(),
+            secret_access_key: "secret".into(),
+            session_token: None,
+            endpoint: Some("http://127.0.0.1:5000".into()),
+        };
+        (
+            Aws::from_settings(&settings, &rt, Duration::from_secs(5)),
+            pages,
+        )
+    }
+
+    fn prefetch(aws: &Aws) -> Result<Answers> {
+        let path = aws.ssm_path("/app/", SystemTime::UNIX_EPOCH, &|| {});
+        futures::executor::block_on(path)
+    }
+
+    #[test]
+    fn pages_are_followed_by_their_token_until_the_last() {
+        let (aws, pages) = aws(vec![
+            r#"{"Parameters":[{"Name":"/app/a","Value":"1","Version":1}],"NextToken":"t1"}"#,
+            r#"{"Parameters":[{"Name":"/app/b","Value":"2","Version":4}],"NextToken":"t2"}"#,
+            r#"{"Parameters":[{"Name":"/app/c","Value":"3","Version":2}]}"#,
+        ]);
+        let answers = prefetch(&aws).unwrap();
+        let names: Vec<&str> = answers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["/app/a", "/app/b", "/app/c"]);
+        let asked = pages.asked.lock().unwrap();
+        let tokens: Vec<_> = asked.iter().map(|i| i.get("NextToken").cloned()).collect();
+        assert_eq!(tokens, [None, Some(json!("t1")), Some(json!("t2"))]);
+    }
+
+    /// A server that answers the same token again would page forever.
+    #[test]
+    fn a_repeated_page_token_is_an_error_not_a_loop() {
+        let (aws, pages) = aws(vec![r#"{"Parameters":[],"NextToken":"again"}"#]);
+        let e = prefetch(&aws).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::InvalidResponse);
+        assert!(e.message().contains("same page token"), "{e}");
+        assert_eq!(pages.asked.lock().unwrap().len(), 2);
+    }
+
+    /// Fresh tokens without end stop at `MAX_PAGES`.
+    #[test]
+    fn endless_pages_stop() {
+        struct Endless(AtomicUsize);
+        impl Transport for Endless {
+            fn send(
+                &self,
+                _: http::Request<Bytes>,
+            ) -> BoxFuture<'static, std::result::Result<http::Response<Bytes>, TransportError>>
+            {
+                let n = self.0.fetch_add(1, Ordering::Relaxed);
+                let body = format!(r#"{{"Parameters":[],"NextToken":"t{n}"}}"#);
+                let reply = http::Response::builder()
+                    .status(200)
+                    .body(Bytes::from(body))
+                    .map_err(|e| TransportError::Io(e.to_string()));
+                Box::pin(async move { reply })
+            }
+        }
+        let endless = Arc::new(Endless(AtomicUsize::new(0)));
+        let rt = Runtime {
+            transport: endless.clone(),
+            clock: ManualClock::new(),
+        };
+        let settings = AwsSettings {
+            region: "us-east-1".into(),
+            endpoint: Some("http://127.0.0.1:5000".into()),
+            ..AwsSettings::default()
+        };
+        let aws = Aws::from_settings(&settings, &rt, Duration::from_secs(5));
+        let e = prefetch(&aws).unwrap_err();
+        assert!(e.message().contains("pages"), "{e}");
+        assert_eq!(endless.0.load(Ordering::Relaxed), MAX_PAGES as usize);
+    }
 }
