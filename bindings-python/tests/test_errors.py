@@ -54,6 +54,7 @@ def test_vault_unreachable_is_unavailable_quickly(closed_port: int) -> None:
     err = info.value
     assert (err.kind, err.code) == ("unavailable", "UNAVAILABLE")
     assert err.reference == "vault:secret/myapp/config#api_key"
+    client.close()  # its token lookup would go on retrying in the background
 
 
 def test_silent_vault_times_out_as_typed_error(silent_port: int) -> None:
@@ -108,6 +109,7 @@ def test_from_env_reads_the_environment(
     with pytest.raises(SecretkitError) as info:
         moved.get("ssm:/prod/myapp/db-password")
     assert info.value.kind in ("unavailable", "timeout")
+    moved.close()
     # VAULT_ADDR without any token is a configuration error.
     for name in ("VAULT_TOKEN", "BAO_TOKEN"):
         monkeypatch.delenv(name, raising=False)

@@ -60,6 +60,7 @@ def test_a_failed_read_is_a_warning_on_the_secretkit_logger(
 
     wait_until(lambda: bool(failures()), what="the error record")
     assert failures()[0].startswith("error vault:secret/down: UNAVAILABLE: ")
+    client.close()  # its token lookup would go on retrying into later tests' logs
 
 
 def test_changed_event_after_put_parameter_and_refresh(
@@ -150,6 +151,7 @@ def test_error_event_when_the_backend_is_down(closed_port: int, recorder: Record
     assert event.error.kind == "unavailable" and event.error.code == "UNAVAILABLE"
     assert event.error.reference == "vault:secret/down"
     assert (event.old_version, event.new_version) == (None, None)
+    client.close()
 
 
 def test_a_raising_callback_is_reported_and_breaks_nothing(
