@@ -209,3 +209,114 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use secretkit::{AwsSettings, BoxFuture, ManualClock, Runtime, Transport, TransportError};
+
+    use super::*;
+
+    /// Answers with a list of (status, body) in turn, the last repeating, and
+    /// counts the requests.
+    struct Script {
+        answers: Vec<(u16, &'static str)>,
+        asked: Mutex<usize>,
+    }
+
+    impl Transport for Script {
+        fn send(
+            &self,
+            _: http::Request<bytes::Bytes>,
+        ) -> BoxFuture<'static, std::result::Result<http::Response<bytes::Bytes>, TransportError>>
+        {
+            let mut asked = self.asked.lock().unwrap_or_else(|p| p.into_inner());
+            let (status, body) = self.answers[(*asked).min(self.answers.len() - 1)];
+            *asked += 1;
+            let reply = http::Response::builder()
+                .status(status)
+                .body(bytes::Bytes::from_static(body.as_bytes()))
+                .map_err(|e| TransportError::Io(e.to_string()));
+            Box::pin(async move { reply })
+        }
+    }
+
+    fn store(answers: Vec<(u16, &'static str)>) -> (Store, Arc<Script>) {
+        let script = Arc::new(Script {
+            answers,
+            asked: Mutex::new(0),
+        });
+        let rt = Runtime {
+            transport: script.clone(),
+            clock: ManualClock::new(),
+        };
+        let settings = AwsSettings {
+            region: "us-east-1".into(),
+            access_key_id: "AKID".into(),
+            secret_access_key: "secret".into(),
+            session_token: None,
+            endpoint: Some("http://127.0.0.1:5000".into()),
+        };
+        let api = AwsApi::from_settings(&settings, &rt, Duration::from_secs(5));
+        (Store::new(api), script)
+    }
+
+    const THROTTLED: (u16, &str) = (
+        400,
+        r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+    );
+    const DESCRIBED: (u16, &str) = (
+        200,
+        r#"{"RotationEnabled":true,"VersionIdsToStages":{"v1":["AWSCURRENT"]}}"#,
+    );
+
+    #[tokio::test]
+    async fn throttling_is_ridden_out_within_three_attempts() {
+        let (store, script) = store(vec![THROTTLED, THROTTLED, DESCRIBED]);
+        let described = store.describe("app/db").await.unwrap();
+        assert!(described.rotation_enabled);
+        assert_eq!(described.version_with(CURRENT), Some("v1"));
+        assert_eq!(*script.asked.lock().unwrap(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_throttling_storm_ends_after_three_attempts_naming_the_step() {
+        let (store, script) = store(vec![THROTTLED]);
+        let e = store.describe("app/db").await.err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::Throttled);
+        assert!(
+            e.message()
+                .starts_with("DescribeSecret of secret app/db failed: ThrottlingException"),
+            "{e}"
+        );
+        assert_eq!(*script.asked.lock().unwrap(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_refused_input_is_a_config_error_and_not_retried() {
+        let refused = (
+            400,
+            r#"{"__type":"InvalidParameterException","message":"bad length"}"#,
+        );
+        let (store, script) = store(vec![refused]);
+        let e = store
+            .random_password(&Settings::default())
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert_eq!(*script.asked.lock().unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_missing_version_is_none() {
+        let missing = (
+            400,
+            r#"{"__type":"ResourceNotFoundException","message":"no such version"}"#,
+        );
+        let (store, _) = store(vec![missing]);
+        assert!(store.get("app/db", None, PENDING).await.unwrap().is_none());
+    }
+}
