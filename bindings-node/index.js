@@ -156,6 +156,28 @@ const EVENT_KINDS = new Set(['created', 'refreshed', 'changed', 'evicted', 'erro
 // The memo (and its native slots) is cleared when it reaches this many references.
 const MEMO_LIMIT = 4096
 
+// The monotonic clock, read once per turn of the event loop that has hits
+// (and forgotten when the turn ends, by setImmediate). A repeat needs the
+// generation unchanged *and* its window's end not passed at the turn's
+// start: the core's timer thread ends windows within a turn, but after the
+// process was frozen (Lambda between invocations, SIGSTOP) the next turn may
+// run before that thread has woken, and must not serve past the window (for
+// a lease, its expiry). Read once per turn, not per hit: a clock read costs
+// as much as the rest of the hit. See ARCHITECTURE.md, "The hit path".
+let turnStart = -1
+
+function clockThisTurn() {
+  if (turnStart < 0) {
+    turnStart = performance.now()
+    setImmediate(endTurn)
+  }
+  return turnStart
+}
+
+function endTurn() {
+  turnStart = -1
+}
+
 /** A native ErrorInfo (events, settled getMany) as a SecretkitError. */
 function errorFromInfo({ code, kind, reference, message }) {
   return new SecretkitError(message, { code, kind, reference: reference ?? null })
@@ -233,10 +255,11 @@ function reportDropped(nativeEvent) {
 class Client extends EventEmitter {
   #native
   /**
-   * reference string -> { slot, serial, secret, promise, generation, hits }:
+   * reference string -> { slot, serial, secret, promise, generation, until, hits }:
    * the Secret last handed out for that reference (and a promise resolved
    * with it), which may be handed out again without asking the core while
-   * the client's generation is still `generation`: the core ends each window
+   * the client's generation is still `generation` and the turn started
+   * before `until` (performance.now() ms; see clockThisTurn): the core ends each window
    * it gives by moving the generation (core `Handle::window`,
    * `end_windows_by_generation`); `hits` counts those repeats until they
    * are added to the core's stats.
@@ -338,7 +361,7 @@ class Client extends EventEmitter {
    */
   get(reference) {
     const memo = this.#memo.get(reference)
-    if (memo !== undefined && memo.generation === this.#generation[0]) {
+    if (memo !== undefined && memo.generation === this.#generation[0] && memo.until > clockThisTurn()) {
       memo.hits += 1
       return memo.promise
     }
@@ -357,7 +380,7 @@ class Client extends EventEmitter {
   getCached(reference) {
     const memo = this.#memo.get(reference)
     if (memo !== undefined) {
-      if (memo.generation === this.#generation[0]) {
+      if (memo.generation === this.#generation[0] && memo.until > clockThisTurn()) {
         memo.hits += 1
         return memo.secret
       }
@@ -390,8 +413,10 @@ class Client extends EventEmitter {
     }
     if (answer === null) return undefined
     if (typeof answer !== 'number') return this.#remember(reference, answer)
-    // An empty window (a refresh due, a stale value) is not repeated.
+    // An empty window (a refresh due, a stale value) is not repeated. The
+    // window runs from the turn's start, which is no later than now.
     memo.generation = answer > 0 ? generation : -1
+    memo.until = clockThisTurn() + answer
     return memo.secret
   }
 
@@ -411,7 +436,7 @@ class Client extends EventEmitter {
     let memo = this.#memo.get(reference)
     if (memo === undefined) {
       if (this.#slotsOpened >= MEMO_LIMIT) this.#forget()
-      memo = { slot: this.#hits.open(reference), serial: 0, secret, promise: null, generation: -1, hits: 0 }
+      memo = { slot: this.#hits.open(reference), serial: 0, secret, promise: null, generation: -1, until: 0, hits: 0 }
       this.#slotsOpened += 1
       this.#memo.set(reference, memo)
     }

@@ -54,7 +54,9 @@ def test_init_reads_once_warm_is_cached_and_a_freeze_past_the_ttl_reads_again(
     # Warm: the same values, the same fetch, not one more call.
     assert fetched(warm) == fetched(cold) and warm["backend_calls"] == calls
     # Frozen 3 s with a 2 s TTL: read again, same values.
-    assert all(t > c for t, c in zip(fetched(thawed), fetched(cold), strict=True)), (cold, thawed)
+    assert all(t > c for t, c in zip(fetched(thawed), fetched(cold), strict=True)), json.dumps(
+        {"cold": cold, "thawed": thawed}
+    )
     prints = [[s["fingerprint"] for s in body["secrets"]] for body in (cold, thawed)]
     assert prints[0] == prints[1]
     assert thawed["backend_calls"]["ssm"] > calls["ssm"]
