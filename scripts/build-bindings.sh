@@ -3,6 +3,8 @@
 #   Python  wheel (maturin, release) in target/wheels-host/, installed into .venv
 #   Node    the napi addon inside bindings-node/ (examples link it by file:)
 #   WASM    bindings-wasm/pkg/ (wasm-bindgen --target web, wasm-opt -Oz)
+#   Ruby    bindings-ruby/lib/secretkit/ (the library, and native.rb generated
+#           from it by uniffi: `rake native`; needs scripts/install-ruby.sh)
 # All three share one cargo target dir, so the core's dependencies build once
 # per target.
 set -euo pipefail
@@ -36,3 +38,7 @@ step "node addon → bindings-node/"
 step "wasm package → bindings-wasm/pkg/"
 (cd bindings-wasm && npm ci --no-audit --no-fund --loglevel=error)
 bindings-wasm/build.sh
+
+# Built for the same --target as the Node addon, so it reuses its dependencies.
+step "ruby library + uniffi's generated native.rb → bindings-ruby/lib/secretkit/"
+(cd bindings-ruby && rake --silent native)

@@ -111,7 +111,8 @@ say "secretkit demo"
 stop_apps
 must "installing dependencies (.venv: moto, OpenBao, pytest, maturin)" install-deps scripts/install-deps.sh
 must "installing PostgreSQL (Debian packages) for the Django example" install-postgres scripts/install-postgres.sh
-must "building and installing the Python, Node and WASM bindings" build-bindings scripts/build-bindings.sh
+must "installing Ruby, ffi and Rack (Debian packages) for the Rack example" install-ruby scripts/install-ruby.sh
+must "building and installing the Python, Node, WASM and Ruby bindings" build-bindings scripts/build-bindings.sh
 must "installing the examples' dependencies (pip, npm)" example-deps bash -c '
   set -e
   "$1" -m pip install --quiet --disable-pip-version-check \
@@ -154,6 +155,11 @@ port=$(free_port)
 PORT=$port start_app express node examples/express/app.js
 check_app express "$APP_PID" "http://127.0.0.1:$port/health" "http://127.0.0.1:$port/secrets"
 
+# Rack (Ruby binding), as a Rails app would serve it ----------------------------
+port=$(free_port)
+RUBYLIB="$REPO/bindings-ruby/lib" start_app rack rackup -s webrick -o 127.0.0.1 -p "$port" examples/rack/config.ru
+check_app rack "$APP_PID" "http://127.0.0.1:$port/health" "http://127.0.0.1:$port/secrets"
+
 # Edge worker (WASM) under workerd, then the same module under Deno -----------
 port=$(free_port)
 start_app workerd "$WORKER/node_modules/.bin/workerd" serve "$WORKER/workerd.capnp" \
@@ -174,4 +180,4 @@ if ((${#failed[@]})); then
   say "demo FAILED: ${failed[*]} (logs in $LOGS)"
   exit 1
 fi
-say "demo passed: django, express, workerd, deno, lambda all read the three secrets"
+say "demo passed: django, express, rack, workerd, deno, lambda all read the three secrets"

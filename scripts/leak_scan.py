@@ -35,7 +35,7 @@ WINDOW = 12  # hex characters: 48 random bits, no false positive in practice
 PROOF = re.compile(r"leak canary: (\S+) read ([a-z -]+?): ok\b")
 BACKENDS = {"ssm", "asm", "asm-json", "vault"}
 LOCAL = {"env", "file"}  # native bindings only: the edge has neither
-REQUIRED = ("core", "python", "node", "wasm-node", "wasm-deno", "wasm-workerd")
+REQUIRED = ("core", "python", "node", "wasm-node", "wasm-deno", "wasm-workerd", "ruby")
 # What a hit is masked with when shown: long hex or base64-looking runs.
 MASK = re.compile(r"[0-9A-Za-z+/=_-]{8,}")
 

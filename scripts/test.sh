@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test, from a fresh clone: installs what it needs, starts moto and
-# OpenBao on free loopback ports, runs the Rust, Python, Node and WASM suites
+# OpenBao on free loopback ports, runs the Rust, Python, Node, WASM and Ruby suites
 # against them, stops the servers, and exits non-zero if any suite failed.
 # Last, the leak canary: a random value planted in every backend and read by
 # each suite's canary test must appear nowhere in the run's output, the
@@ -14,6 +14,7 @@ started=$SECONDS
 
 scripts/install-deps.sh
 scripts/install-postgres.sh
+scripts/install-ruby.sh
 scripts/build-bindings.sh
 # This machine's release artifacts, from the builds above, for the install
 # tests (their own dir: a developer's dist/ from scripts/package.sh stays).
@@ -67,6 +68,7 @@ suite rotation cargo test -p secretkit-rotation -- --show-output
 suite python .venv/bin/python -m pytest bindings-python/tests
 suite node bash -c 'cd bindings-node && node --test test/*.test.mjs'
 suite wasm bash -c 'cd bindings-wasm && node --test test/*.test.mjs'
+suite ruby bash -c 'cd bindings-ruby && rake test'
 # Installed by name from a private PyPI and npm registry, as an unprivileged
 # user with no Rust toolchain (tests/install/run.sh).
 suite install bash tests/install/run.sh
@@ -86,4 +88,4 @@ if ((${#failed[@]})); then
   echo "FAILED: ${failed[*]}"
   exit 1
 fi
-echo "all suites passed: rust, rotation, python, node, wasm, install, leak canary"
+echo "all suites passed: rust, rotation, python, node, wasm, ruby, install, leak canary"
