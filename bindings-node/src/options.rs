@@ -1,14 +1,10 @@
 //! Client options as JS passes them (seconds and fractions as numbers),
-//! checked and turned into `secretkit::ClientSettings`. Unset options keep
+//! handed to the core's checks (`secretkit::options`). Unset options keep
 //! core's defaults.
-
-use std::time::Duration;
 
 use napi::bindgen_prelude::{Either, Null};
 use napi::Result;
 use napi_derive::napi;
-
-use crate::error::config_error;
 
 /// Cache and request tunables: durations in seconds, fractions in 0..=1.
 #[napi(object)]
@@ -40,76 +36,30 @@ pub struct Tunables {
     pub audit: Option<crate::audit::AuditOptions>,
 }
 
+/// Checked by the core (`secretkit::options`), the same rules for every
+/// binding, with names as JS spells them.
 pub fn settings(t: &Tunables) -> Result<secretkit::ClientSettings> {
-    let mut s = secretkit::ClientSettings::default();
-    let secs = [
-        ("defaultTtl", t.default_ttl, &mut s.default_ttl),
-        ("maxStale", t.max_stale, &mut s.max_stale),
-        ("negativeTtl", t.negative_ttl, &mut s.negative_ttl),
-        ("retryBase", t.retry_base, &mut s.retry_base),
-        ("retryMax", t.retry_max, &mut s.retry_max),
-        ("timeout", t.timeout, &mut s.timeout),
-    ];
-    for (name, value, slot) in secs {
-        if let Some(v) = value {
-            *slot = seconds(name, v)?;
-        }
-    }
-    let fractions = [
-        ("ttlJitter", t.ttl_jitter, &mut s.ttl_jitter),
-        ("refreshAhead", t.refresh_ahead, &mut s.refresh_ahead),
-    ];
-    for (name, value, slot) in fractions {
-        if let Some(v) = value {
-            *slot = fraction(name, v)?;
-        }
-    }
-    if let Some(n) = t.max_entries {
-        // f64 so that -1 or 2.5 is reported instead of wrapping to a u32.
-        if !(n >= 1.0 && n.fract() == 0.0 && n <= u32::MAX as f64) {
-            return Err(config_error(format!(
-                "maxEntries must be a positive integer, got {n}"
-            )));
-        }
-        s.max_entries = n as usize;
-    }
-    if let Some(revoke) = t.revoke_on_close {
-        s.revoke_on_close = revoke;
-    }
-    if let Some(allow) = t.allow_http {
-        s.allow_http = allow;
-    }
-    if let Some(allow) = t.allow_local {
-        s.allow_local = allow;
-    }
-    if let Some(n) = t.read_attempts {
-        if !(n.fract() == 0.0 && (1.0..=10.0).contains(&n)) {
-            return Err(config_error(format!(
-                "readAttempts must be an integer from 1 to 10, got {n}"
-            )));
-        }
-        s.read_attempts = n as u32;
-    }
-    if let Some(Either::A(v)) = t.revoke_replaced_after {
-        s.revoke_replaced_after = Some(seconds("revokeReplacedAfter", v)?);
-    }
-    Ok(s)
-}
-
-fn seconds(name: &str, secs: f64) -> Result<Duration> {
-    Duration::try_from_secs_f64(secs).map_err(|_| {
-        config_error(format!(
-            "{name} must be a non-negative number of seconds, got {secs}"
-        ))
-    })
-}
-
-fn fraction(name: &str, value: f64) -> Result<f64> {
-    if (0.0..=1.0).contains(&value) {
-        Ok(value)
-    } else {
-        Err(config_error(format!(
-            "{name} must be a number from 0 to 1, got {value}"
-        )))
-    }
+    let revoke_replaced_after = match t.revoke_replaced_after {
+        Some(Either::A(v)) => Some(v),
+        _ => None,
+    };
+    let tunables = secretkit::options::Tunables {
+        default_ttl: t.default_ttl,
+        ttl_jitter: t.ttl_jitter,
+        refresh_ahead: t.refresh_ahead,
+        max_stale: t.max_stale,
+        negative_ttl: t.negative_ttl,
+        retry_base: t.retry_base,
+        retry_max: t.retry_max,
+        max_entries: t.max_entries,
+        timeout: t.timeout,
+        read_attempts: t.read_attempts,
+        revoke_on_close: t.revoke_on_close,
+        revoke_replaced_after,
+        allow_http: t.allow_http,
+        allow_local: t.allow_local,
+    };
+    tunables
+        .settings(secretkit::options::Naming::Camel)
+        .map_err(crate::error::to_napi)
 }

@@ -1,18 +1,12 @@
 //! The `vault` part of an explicit configuration, as JS passes it, turned
-//! into core's `VaultSettings` and `VaultAuth`. Files named here are read by
-//! core at every login, not by the binding.
-
-use std::path::PathBuf;
+//! into core's `VaultSettings` and `VaultAuth` by the core's checks. Files
+//! named here are read by core at every login, not by the binding.
 
 use napi::Result;
 use napi_derive::napi;
-use secretkit::{SecretSource, VaultAuth};
+use secretkit::VaultAuth;
 
-use crate::error::config_error;
-
-/// Where Kubernetes mounts a pod's service-account token (as core's
-/// `vault_from_env` defaults it).
-const POD_TOKEN: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+use crate::error::to_napi;
 
 #[napi(object)]
 pub struct VaultConfig {
@@ -52,74 +46,33 @@ pub struct VaultAuthConfig {
     pub path: Option<String>,
 }
 
-/// Core settings plus the auth method (`VaultAuth::Token` without `auth`).
+/// Core settings plus the auth method, checked by the core
+/// (`secretkit::options`) with names as JS spells them.
 pub fn vault(config: VaultConfig) -> Result<(secretkit::VaultSettings, VaultAuth)> {
-    let auth = match config.auth {
-        Some(a) => auth(a)?,
-        None => VaultAuth::Token,
-    };
-    let tls = secretkit::TlsSettings {
-        ca_files: config.ca_cert.map(Into::into).into_iter().collect(),
-        ca_dirs: config.ca_path.map(Into::into).into_iter().collect(),
-        ca_pem: config.ca_pem.into_iter().collect(),
-        client_cert: config.client_cert.map(Into::into),
-        client_key: config.client_key.map(Into::into),
-        server_name: config.tls_server_name,
-    };
-    let settings = secretkit::VaultSettings {
+    let auth = config.auth.map(|a| secretkit::options::VaultAuthConfig {
+        method: a.method,
+        mount: a.mount,
+        role_id: a.role_id,
+        role_id_file: a.role_id_file,
+        secret_id: a.secret_id,
+        secret_id_file: a.secret_id_file,
+        role: a.role,
+        jwt: a.jwt,
+        jwt_file: a.jwt_file,
+        path: a.path,
+    });
+    secretkit::options::VaultConfig {
         address: config.address,
-        // Empty with a login method; core reports a missing token otherwise.
-        token: config.token.unwrap_or_default(),
+        token: config.token,
         namespace: config.namespace,
-        tls,
-    };
-    Ok((settings, auth))
-}
-
-fn auth(a: VaultAuthConfig) -> Result<VaultAuth> {
-    let mount = |default: &str| a.mount.clone().unwrap_or_else(|| default.to_owned());
-    Ok(match a.method.as_str() {
-        "approle" => VaultAuth::AppRole {
-            mount: mount("approle"),
-            role_id: source("roleId", a.role_id, a.role_id_file)?,
-            secret_id: source("secretId", a.secret_id, a.secret_id_file)?,
-        },
-        "kubernetes" => VaultAuth::Kubernetes {
-            mount: mount("kubernetes"),
-            role: required("role", a.role)?,
-            jwt: match (a.jwt, a.jwt_file) {
-                (None, None) => SecretSource::File(POD_TOKEN.into()),
-                (jwt, file) => source("jwt", jwt, file)?,
-            },
-        },
-        "jwt" => VaultAuth::Jwt {
-            mount: mount("jwt"),
-            role: required("role", a.role)?,
-            jwt: source("jwt", a.jwt, a.jwt_file)?,
-        },
-        "token_file" => VaultAuth::TokenFile(PathBuf::from(required("path", a.path)?)),
-        other => {
-            return Err(config_error(format!(
-                "vault.auth.method must be 'approle', 'kubernetes', 'jwt' or 'token_file', got '{other}'"
-            )))
-        }
-    })
-}
-
-/// `name` inline or `nameFile`, exactly one of them.
-fn source(name: &str, value: Option<String>, file: Option<String>) -> Result<SecretSource> {
-    match (value, file) {
-        (Some(v), None) => Ok(SecretSource::Value(v)),
-        (None, Some(f)) => Ok(SecretSource::File(f.into())),
-        (Some(_), Some(_)) => Err(config_error(format!(
-            "vault.auth: give {name} or {name}File, not both"
-        ))),
-        (None, None) => Err(config_error(format!(
-            "vault.auth: {name} or {name}File is required"
-        ))),
+        auth,
+        ca_cert: config.ca_cert,
+        ca_path: config.ca_path,
+        ca_pem: config.ca_pem,
+        client_cert: config.client_cert,
+        client_key: config.client_key,
+        tls_server_name: config.tls_server_name,
     }
-}
-
-fn required(name: &str, value: Option<String>) -> Result<String> {
-    value.ok_or_else(|| config_error(format!("vault.auth: {name} is required")))
+    .into_parts(secretkit::options::Naming::Camel)
+    .map_err(to_napi)
 }

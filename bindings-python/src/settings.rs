@@ -3,11 +3,10 @@
 //! Every problem is a `ConfigError` (bad values) or a `TypeError` (unknown
 //! names, wrong types) before any client exists.
 
-use std::time::Duration;
-
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use secretkit::options::{Naming, Tunables};
 use secretkit::{AwsSettings, ClientSettings, Error};
 
 use crate::errors::to_py;
@@ -37,85 +36,45 @@ pub const OPTIONS: &[&str] = &[
 ];
 
 /// Core defaults, overridden by the options given (seconds and fractions as
-/// numbers; `None` keeps the default).
+/// numbers; `None` keeps the default), checked by the core
+/// (`secretkit::options`), the same rules for every binding.
 pub fn client_settings(options: Option<&Bound<'_, PyDict>>) -> PyResult<ClientSettings> {
-    let mut s = ClientSettings::default();
-    let Some(options) = options else {
-        return Ok(s);
-    };
-    only_keys(options, "option", OPTIONS)?;
-    for (key, value) in options.iter() {
-        if value.is_none() {
-            continue;
-        }
-        let name: String = key.extract()?;
-        if crate::audit::OPTIONS.contains(&name.as_str()) {
-            continue;
-        }
-        match name.as_str() {
-            "default_ttl" => s.default_ttl = seconds(&name, value.extract()?)?,
-            "max_stale" => s.max_stale = seconds(&name, value.extract()?)?,
-            "negative_ttl" => s.negative_ttl = seconds(&name, value.extract()?)?,
-            "retry_base" => s.retry_base = seconds(&name, value.extract()?)?,
-            "retry_max" => s.retry_max = seconds(&name, value.extract()?)?,
-            "timeout" => s.timeout = positive_seconds(&name, value.extract()?)?,
-            "ttl_jitter" => s.ttl_jitter = fraction(&name, value.extract()?)?,
-            "refresh_ahead" => s.refresh_ahead = fraction(&name, value.extract()?)?,
-            "max_entries" => s.max_entries = count(&name, value.extract()?)?,
-            "revoke_on_close" => s.revoke_on_close = value.extract()?,
-            "allow_http" => s.allow_http = value.extract()?,
-            "allow_local" => s.allow_local = value.extract()?,
-            "read_attempts" => s.read_attempts = attempts(&name, value.extract()?)?,
-            "revoke_replaced_after" => {
-                s.revoke_replaced_after = Some(seconds(&name, value.extract()?)?)
+    let mut t = Tunables::default();
+    if let Some(options) = options {
+        only_keys(options, "option", OPTIONS)?;
+        for (key, value) in options.iter() {
+            if value.is_none() {
+                continue;
             }
-            _ => unreachable!("only_keys checked the names"),
+            let name: String = key.extract()?;
+            let number = || -> PyResult<Option<f64>> { Ok(Some(value.extract()?)) };
+            // Counts as integers: 2.5 entries is a TypeError, as in Python.
+            let count = || -> PyResult<Option<f64>> { Ok(Some(value.extract::<i64>()? as f64)) };
+            match name.as_str() {
+                "default_ttl" => t.default_ttl = number()?,
+                "max_stale" => t.max_stale = number()?,
+                "negative_ttl" => t.negative_ttl = number()?,
+                "retry_base" => t.retry_base = number()?,
+                "retry_max" => t.retry_max = number()?,
+                "timeout" => t.timeout = number()?,
+                "ttl_jitter" => t.ttl_jitter = number()?,
+                "refresh_ahead" => t.refresh_ahead = number()?,
+                "revoke_replaced_after" => t.revoke_replaced_after = number()?,
+                "max_entries" => t.max_entries = count()?,
+                "read_attempts" => t.read_attempts = count()?,
+                "revoke_on_close" => t.revoke_on_close = Some(value.extract()?),
+                "allow_http" => t.allow_http = Some(value.extract()?),
+                "allow_local" => t.allow_local = Some(value.extract()?),
+                // The audit options (audit.rs reads them); only_keys refused the rest.
+                _ => debug_assert!(crate::audit::OPTIONS.contains(&name.as_str())),
+            }
         }
     }
-    Ok(s)
+    t.settings(Naming::Snake).map_err(to_py)
 }
 
 pub fn config(message: String) -> PyErr {
     to_py(Error::new(secretkit::ErrorKind::Config, message))
-}
-
-fn seconds(name: &str, value: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| config(format!("{name} must be a non-negative number of seconds")))
-}
-
-/// A zero timeout would fail every request at once.
-fn positive_seconds(name: &str, value: f64) -> PyResult<Duration> {
-    match seconds(name, value)? {
-        d if d.is_zero() => Err(config(format!(
-            "{name} must be a positive number of seconds"
-        ))),
-        d => Ok(d),
-    }
-}
-
-fn fraction(name: &str, value: f64) -> PyResult<f64> {
-    if (0.0..=1.0).contains(&value) {
-        Ok(value)
-    } else {
-        Err(config(format!("{name} must be a fraction between 0 and 1")))
-    }
-}
-
-/// The core keeps four parsed references per entry, so bound the count well
-/// below overflow.
-fn count(name: &str, value: i64) -> PyResult<usize> {
-    const MAX: i64 = 1 << 40;
-    if (1..=MAX).contains(&value) {
-        Ok(value as usize)
-    } else {
-        Err(config(format!("{name} must be an integer from 1 to {MAX}")))
-    }
-}
-
-/// Tries per read (the first one included); the core refuses more than 10.
-fn attempts(name: &str, value: i64) -> PyResult<u32> {
-    u32::try_from(value).map_err(|_| config(format!("{name} must be an integer from 1 to 10")))
 }
 
 /// A typo such as `endpont=` must not silently send requests to real AWS.

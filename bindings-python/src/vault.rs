@@ -6,14 +6,14 @@ use std::path::PathBuf;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use secretkit::{SecretSource, VaultAuth, VaultSettings};
+use secretkit::options::{Naming, VaultAuthConfig, VaultConfig};
+use secretkit::{VaultAuth, VaultSettings};
 
+use crate::errors::to_py;
 use crate::settings::{config, only_keys};
 
 /// Where Kubernetes mounts a pod's service-account token (as core's
 /// `vault_from_env` defaults it).
-const POD_TOKEN: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
-
 /// The keys each auth method takes, `method` included.
 const METHODS: &[(&str, &[&str])] = &[
     (
@@ -52,91 +52,49 @@ pub fn vault_settings(dict: &Bound<'_, PyDict>) -> PyResult<(VaultSettings, Vaul
     )?;
     let address =
         string(dict, "address")?.ok_or_else(|| config("vault: address is required".into()))?;
-    let token = string(dict, "token")?;
-    let namespace = string(dict, "namespace")?;
-    let auth = match dict.get_item("auth")? {
-        Some(a) if !a.is_none() => {
-            if token.is_some() {
-                return Err(config(
-                    "vault: give a token or an auth method, not both".into(),
-                ));
-            }
-            auth(a.cast::<PyDict>()?)?
-        }
-        _ => VaultAuth::Token,
+    let auth = match given(dict, "auth")? {
+        Some(a) => Some(auth(a.cast::<PyDict>()?)?),
+        None => None,
     };
-    let path =
-        |key: &str| -> PyResult<Option<PathBuf>> { Ok(string(dict, key)?.map(PathBuf::from)) };
-    let tls = secretkit::TlsSettings {
-        ca_files: path("ca_cert")?.into_iter().collect(),
-        ca_dirs: path("ca_path")?.into_iter().collect(),
-        ca_pem: string(dict, "ca_pem")?.into_iter().collect(),
-        client_cert: path("client_cert")?,
-        client_key: path("client_key")?,
-        server_name: string(dict, "tls_server_name")?,
-    };
-    let settings = VaultSettings {
+    let config = VaultConfig {
         address,
-        // Empty with a login method; core reports a missing token otherwise.
-        token: token.unwrap_or_default(),
-        namespace,
-        tls,
+        token: string(dict, "token")?,
+        namespace: string(dict, "namespace")?,
+        auth,
+        ca_cert: path(dict, "ca_cert")?,
+        ca_path: path(dict, "ca_path")?,
+        ca_pem: string(dict, "ca_pem")?,
+        client_cert: path(dict, "client_cert")?,
+        client_key: path(dict, "client_key")?,
+        tls_server_name: string(dict, "tls_server_name")?,
     };
-    Ok((settings, auth))
+    // The values are checked by the core, the same rules for every binding.
+    config.into_parts(Naming::Snake).map_err(to_py)
 }
 
-fn auth(a: &Bound<'_, PyDict>) -> PyResult<VaultAuth> {
-    let method = required(a, "method")?;
+/// The `auth` dict: the keys of its method only (others are a TypeError, as
+/// an unknown keyword would be).
+fn auth(a: &Bound<'_, PyDict>) -> PyResult<VaultAuthConfig> {
+    let method =
+        string(a, "method")?.ok_or_else(|| config("vault.auth: method is required".into()))?;
     let Some((_, keys)) = METHODS.iter().find(|(name, _)| *name == method) else {
         return Err(config(format!(
-            "vault.auth method must be 'approle', 'kubernetes', 'jwt' or 'token_file', got {method:?}"
+            "vault.auth method must be 'approle', 'kubernetes', 'jwt' or 'token_file', got '{method}'"
         )));
     };
     only_keys(a, &format!("vault.auth key for {method:?}"), keys)?;
-    let mount = |default: &str| -> PyResult<String> {
-        Ok(string(a, "mount")?.unwrap_or_else(|| default.to_owned()))
-    };
-    Ok(match method.as_str() {
-        "approle" => VaultAuth::AppRole {
-            mount: mount("approle")?,
-            role_id: source(a, "role_id")?,
-            secret_id: source(a, "secret_id")?,
-        },
-        "kubernetes" => VaultAuth::Kubernetes {
-            mount: mount("kubernetes")?,
-            role: required(a, "role")?,
-            jwt: SecretSource::File(path(a, "jwt_file")?.unwrap_or_else(|| POD_TOKEN.into())),
-        },
-        "jwt" => VaultAuth::Jwt {
-            mount: mount("jwt")?,
-            role: required(a, "role")?,
-            jwt: source(a, "jwt")?,
-        },
-        _ => VaultAuth::TokenFile(
-            path(a, "path")?.ok_or_else(|| config("vault.auth: path is required".into()))?,
-        ),
+    Ok(VaultAuthConfig {
+        method,
+        mount: string(a, "mount")?,
+        role_id: string(a, "role_id")?,
+        role_id_file: path(a, "role_id_file")?,
+        secret_id: string(a, "secret_id")?,
+        secret_id_file: path(a, "secret_id_file")?,
+        role: string(a, "role")?,
+        jwt: string(a, "jwt")?,
+        jwt_file: path(a, "jwt_file")?,
+        path: path(a, "path")?,
     })
-}
-
-/// `name` inline or `name_file` (str or os.PathLike), exactly one of them.
-fn source(a: &Bound<'_, PyDict>, name: &str) -> PyResult<SecretSource> {
-    let file_key = format!("{name}_file");
-    let value = string(a, name)?;
-    let file = path(a, &file_key)?;
-    match (value, file) {
-        (Some(v), None) => Ok(SecretSource::Value(v)),
-        (None, Some(f)) => Ok(SecretSource::File(f)),
-        (Some(_), Some(_)) => Err(config(format!(
-            "vault.auth: give {name} or {file_key}, not both"
-        ))),
-        (None, None) => Err(config(format!(
-            "vault.auth: {name} or {file_key} is required"
-        ))),
-    }
-}
-
-fn required(a: &Bound<'_, PyDict>, name: &str) -> PyResult<String> {
-    string(a, name)?.ok_or_else(|| config(format!("vault.auth: {name} is required")))
 }
 
 /// A key that is absent or None is not given; anything but a str is a TypeError.
@@ -144,9 +102,15 @@ fn string(dict: &Bound<'_, PyDict>, name: &str) -> PyResult<Option<String>> {
     given(dict, name)?.map(|v| v.extract()).transpose()
 }
 
-/// A file name as str or os.PathLike.
-fn path(dict: &Bound<'_, PyDict>, name: &str) -> PyResult<Option<PathBuf>> {
-    given(dict, name)?.map(|v| v.extract()).transpose()
+/// A file name as str or os.PathLike, as text.
+fn path(dict: &Bound<'_, PyDict>, name: &str) -> PyResult<Option<String>> {
+    let path: Option<PathBuf> = given(dict, name)?.map(|v| v.extract()).transpose()?;
+    path.map(|p| {
+        p.into_os_string()
+            .into_string()
+            .map_err(|_| config(format!("vault: {name} is not valid UTF-8")))
+    })
+    .transpose()
 }
 
 fn given<'py>(dict: &Bound<'py, PyDict>, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {

@@ -1,17 +1,15 @@
-//! Client options and explicit backends as Ruby passes them (durations in
-//! seconds, fractions in 0..=1), checked and turned into the core's settings.
-//! Unset options keep the core's defaults; the Ruby layer refuses unknown
-//! keys before they get here.
+//! Client options and explicit backends as Ruby passes them, copied into the
+//! core's plain option structs (`secretkit::options`), which check them once
+//! for every binding. The Ruby layer refuses unknown keys before they get
+//! here.
 
-use std::path::PathBuf;
-use std::time::Duration;
+use secretkit::options::{Naming, Tunables};
+use secretkit::VaultAuth;
 
-use secretkit::{SecretSource, VaultAuth};
-
-use crate::error::config_error;
 use crate::Result;
 
-/// Cache and request tunables (core `ClientSettings`).
+/// Cache and request tunables: durations in seconds, fractions in 0..=1
+/// (core `options::Tunables`).
 #[derive(uniffi::Record, Default)]
 pub struct Options {
     pub default_ttl: Option<f64>,
@@ -21,79 +19,33 @@ pub struct Options {
     pub negative_ttl: Option<f64>,
     pub retry_base: Option<f64>,
     pub retry_max: Option<f64>,
-    pub max_entries: Option<u64>,
+    pub max_entries: Option<f64>,
     pub timeout: Option<f64>,
-    /// Tries per read when the backend fails transiently (1 to 10).
-    pub read_attempts: Option<u32>,
+    pub read_attempts: Option<f64>,
     pub revoke_on_close: Option<bool>,
-    /// Revoke a replaced lease this many seconds after its replacement was
-    /// read; unset lets it run out by itself.
     pub revoke_replaced_after: Option<f64>,
     pub allow_http: Option<bool>,
     pub allow_local: Option<bool>,
 }
 
 pub fn settings(o: &Options) -> Result<secretkit::ClientSettings> {
-    let mut s = secretkit::ClientSettings::default();
-    let secs = [
-        ("default_ttl", o.default_ttl, &mut s.default_ttl),
-        ("max_stale", o.max_stale, &mut s.max_stale),
-        ("negative_ttl", o.negative_ttl, &mut s.negative_ttl),
-        ("retry_base", o.retry_base, &mut s.retry_base),
-        ("retry_max", o.retry_max, &mut s.retry_max),
-        ("timeout", o.timeout, &mut s.timeout),
-    ];
-    for (name, value, slot) in secs {
-        if let Some(v) = value {
-            *slot = seconds(name, v)?;
-        }
-    }
-    for (name, value, slot) in [
-        ("ttl_jitter", o.ttl_jitter, &mut s.ttl_jitter),
-        ("refresh_ahead", o.refresh_ahead, &mut s.refresh_ahead),
-    ] {
-        if let Some(v) = value {
-            if !(0.0..=1.0).contains(&v) {
-                return Err(config_error(format!(
-                    "{name} must be a number from 0 to 1, got {v}"
-                )));
-            }
-            *slot = v;
-        }
-    }
-    if let Some(n) = o.max_entries {
-        if n == 0 || n > u64::from(u32::MAX) {
-            return Err(config_error(format!(
-                "max_entries must be a positive integer, got {n}"
-            )));
-        }
-        s.max_entries = n as usize;
-    }
-    if let Some(n) = o.read_attempts {
-        if !(1..=10).contains(&n) {
-            return Err(config_error(format!(
-                "read_attempts must be an integer from 1 to 10, got {n}"
-            )));
-        }
-        s.read_attempts = n;
-    }
-    if let Some(v) = o.revoke_replaced_after {
-        s.revoke_replaced_after = Some(seconds("revoke_replaced_after", v)?);
-    }
-    s.revoke_on_close = o.revoke_on_close.unwrap_or(s.revoke_on_close);
-    s.allow_http = o.allow_http.unwrap_or(s.allow_http);
-    s.allow_local = o.allow_local.unwrap_or(s.allow_local);
-    // The core's own limits (durations it can do arithmetic with).
-    s.validate()?;
-    Ok(s)
-}
-
-fn seconds(name: &str, secs: f64) -> Result<Duration> {
-    Duration::try_from_secs_f64(secs).map_err(|_| {
-        config_error(format!(
-            "{name} must be a non-negative number of seconds, got {secs}"
-        ))
-    })
+    let tunables = Tunables {
+        default_ttl: o.default_ttl,
+        ttl_jitter: o.ttl_jitter,
+        refresh_ahead: o.refresh_ahead,
+        max_stale: o.max_stale,
+        negative_ttl: o.negative_ttl,
+        retry_base: o.retry_base,
+        retry_max: o.retry_max,
+        max_entries: o.max_entries,
+        timeout: o.timeout,
+        read_attempts: o.read_attempts,
+        revoke_on_close: o.revoke_on_close,
+        revoke_replaced_after: o.revoke_replaced_after,
+        allow_http: o.allow_http,
+        allow_local: o.allow_local,
+    };
+    Ok(tunables.settings(Naming::Snake)?)
 }
 
 #[derive(uniffi::Record)]
@@ -117,27 +69,22 @@ impl From<AwsConfig> for secretkit::AwsSettings {
     }
 }
 
+/// Core `options::VaultConfig`, field for field.
 #[derive(uniffi::Record)]
 pub struct VaultConfig {
     pub address: String,
-    /// The token to use when no `auth` method is given.
     pub token: Option<String>,
     pub namespace: Option<String>,
     pub auth: Option<VaultAuthConfig>,
-    /// A PEM file of CA certificates to trust (like VAULT_CACERT).
     pub ca_cert: Option<String>,
-    /// A directory of PEM CA certificates (like VAULT_CAPATH).
     pub ca_path: Option<String>,
-    /// PEM CA certificates as a string.
     pub ca_pem: Option<String>,
-    /// Client certificate and key PEM files, for mutual TLS.
     pub client_cert: Option<String>,
     pub client_key: Option<String>,
-    /// The name TLS checks the certificate against (VAULT_TLS_SERVER_NAME).
     pub tls_server_name: Option<String>,
 }
 
-/// How the client logs in: `approle`, `kubernetes`, `jwt` or `token_file`.
+/// Core `options::VaultAuthConfig`, field for field.
 #[derive(uniffi::Record)]
 pub struct VaultAuthConfig {
     pub method: String,
@@ -149,82 +96,34 @@ pub struct VaultAuthConfig {
     pub role: Option<String>,
     pub jwt: Option<String>,
     pub jwt_file: Option<String>,
-    /// The token file of `token_file`.
     pub path: Option<String>,
 }
 
-/// Where Kubernetes mounts a pod's service-account token (as the core's
-/// `vault_from_env` defaults it).
-const POD_TOKEN: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
-
-/// Core settings plus the auth method (`VaultAuth::Token` without `auth`).
-pub fn vault(config: VaultConfig) -> Result<(secretkit::VaultSettings, VaultAuth)> {
-    let auth = match config.auth {
-        Some(a) => auth(a)?,
-        None => VaultAuth::Token,
+/// Core settings plus the auth method.
+pub fn vault(v: VaultConfig) -> Result<(secretkit::VaultSettings, VaultAuth)> {
+    let auth = v.auth.map(|a| secretkit::options::VaultAuthConfig {
+        method: a.method,
+        mount: a.mount,
+        role_id: a.role_id,
+        role_id_file: a.role_id_file,
+        secret_id: a.secret_id,
+        secret_id_file: a.secret_id_file,
+        role: a.role,
+        jwt: a.jwt,
+        jwt_file: a.jwt_file,
+        path: a.path,
+    });
+    let config = secretkit::options::VaultConfig {
+        address: v.address,
+        token: v.token,
+        namespace: v.namespace,
+        auth,
+        ca_cert: v.ca_cert,
+        ca_path: v.ca_path,
+        ca_pem: v.ca_pem,
+        client_cert: v.client_cert,
+        client_key: v.client_key,
+        tls_server_name: v.tls_server_name,
     };
-    let tls = secretkit::TlsSettings {
-        ca_files: config.ca_cert.map(Into::into).into_iter().collect(),
-        ca_dirs: config.ca_path.map(Into::into).into_iter().collect(),
-        ca_pem: config.ca_pem.into_iter().collect(),
-        client_cert: config.client_cert.map(Into::into),
-        client_key: config.client_key.map(Into::into),
-        server_name: config.tls_server_name,
-    };
-    let settings = secretkit::VaultSettings {
-        address: config.address,
-        // Empty with a login method; the core reports a missing token otherwise.
-        token: config.token.unwrap_or_default(),
-        namespace: config.namespace,
-        tls,
-    };
-    Ok((settings, auth))
-}
-
-fn auth(a: VaultAuthConfig) -> Result<VaultAuth> {
-    let mount = |default: &str| a.mount.clone().unwrap_or_else(|| default.to_owned());
-    Ok(match a.method.as_str() {
-        "approle" => VaultAuth::AppRole {
-            mount: mount("approle"),
-            role_id: source("role_id", a.role_id, a.role_id_file)?,
-            secret_id: source("secret_id", a.secret_id, a.secret_id_file)?,
-        },
-        "kubernetes" => VaultAuth::Kubernetes {
-            mount: mount("kubernetes"),
-            role: required("role", a.role)?,
-            jwt: match (a.jwt, a.jwt_file) {
-                (None, None) => SecretSource::File(POD_TOKEN.into()),
-                (jwt, file) => source("jwt", jwt, file)?,
-            },
-        },
-        "jwt" => VaultAuth::Jwt {
-            mount: mount("jwt"),
-            role: required("role", a.role)?,
-            jwt: source("jwt", a.jwt, a.jwt_file)?,
-        },
-        "token_file" => VaultAuth::TokenFile(PathBuf::from(required("path", a.path)?)),
-        other => {
-            return Err(config_error(format!(
-                "vault auth method must be approle, kubernetes, jwt or token_file, got {other:?}"
-            )))
-        }
-    })
-}
-
-/// `name` inline or `name_file`, exactly one of them.
-fn source(name: &str, value: Option<String>, file: Option<String>) -> Result<SecretSource> {
-    match (value, file) {
-        (Some(v), None) => Ok(SecretSource::Value(v)),
-        (None, Some(f)) => Ok(SecretSource::File(f.into())),
-        (Some(_), Some(_)) => Err(config_error(format!(
-            "vault auth: give {name} or {name}_file, not both"
-        ))),
-        (None, None) => Err(config_error(format!(
-            "vault auth: {name} or {name}_file is required"
-        ))),
-    }
-}
-
-fn required(name: &str, value: Option<String>) -> Result<String> {
-    value.ok_or_else(|| config_error(format!("vault auth: {name} is required")))
+    Ok(config.into_parts(Naming::Snake)?)
 }

@@ -81,6 +81,19 @@ class ReadsTest < Minitest::Test
     assert_includes error.message, 'ttl_jitter'
     error = assert_raises(Secretkit::ConfigError) { Secretkit::Client.from_env(read_attempts: 0) }
     assert_includes error.message, 'read_attempts'
+    # Vault configurations are checked by the core, named the Ruby way.
+    address = 'http://127.0.0.1:1'
+    {
+      { address: address, auth: { method: 'approle', role_id: 'r' } } => 'secret_id or secret_id_file is required',
+      { address: address, token: 't', auth: { method: 'token_file', path: '/f' } } => 'not both',
+      { address: address, auth: { method: 'ldap' } } => "got 'ldap'",
+      { address: address } => 'without a token'
+    }.each do |vault, message|
+      error = assert_raises(Secretkit::ConfigError, vault.inspect) { Secretkit::Client.new(vault: vault) }
+      assert_includes error.message, message
+    end
+    error = assert_raises(Secretkit::ConfigError) { Secretkit::Client.new(vault: { address: address, tokn: 't' }) }
+    assert_includes error.message, 'tokn'
   end
 
   def test_explicit_configuration_enables_only_the_backends_given

@@ -21,6 +21,7 @@ mod client;
 mod error;
 mod events;
 mod json;
+pub mod options;
 pub use json::scrub as scrub_json;
 mod policy;
 pub mod reference;

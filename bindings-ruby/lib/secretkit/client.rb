@@ -163,7 +163,10 @@ module Secretkit
     # counted here). The generation is read before the call, so a change
     # landing during it sends the next read back here.
     def get_past_window(reference, entry)
-      connect if @forks != Secretkit.forks
+      if @forks != Secretkit.forks
+        connect
+        entry = nil # the parent's memo and its uncounted hits stay the parent's
+      end
       generation = @generation.get_uint32(0)
       start = Process.clock_gettime(Process::CLOCK_MONOTONIC)
       hits = entry ? entry.hits : 0
