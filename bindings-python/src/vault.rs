@@ -12,8 +12,6 @@ use secretkit::{VaultAuth, VaultSettings};
 use crate::errors::to_py;
 use crate::settings::{config, only_keys};
 
-/// Where Kubernetes mounts a pod's service-account token (as core's
-/// `vault_from_env` defaults it).
 /// The keys each auth method takes, `method` included.
 const METHODS: &[(&str, &[&str])] = &[
     (
@@ -102,15 +100,9 @@ fn string(dict: &Bound<'_, PyDict>, name: &str) -> PyResult<Option<String>> {
     given(dict, name)?.map(|v| v.extract()).transpose()
 }
 
-/// A file name as str or os.PathLike, as text.
-fn path(dict: &Bound<'_, PyDict>, name: &str) -> PyResult<Option<String>> {
-    let path: Option<PathBuf> = given(dict, name)?.map(|v| v.extract()).transpose()?;
-    path.map(|p| {
-        p.into_os_string()
-            .into_string()
-            .map_err(|_| config(format!("vault: {name} is not valid UTF-8")))
-    })
-    .transpose()
+/// A file name as str or os.PathLike.
+fn path(dict: &Bound<'_, PyDict>, name: &str) -> PyResult<Option<PathBuf>> {
+    given(dict, name)?.map(|v| v.extract()).transpose()
 }
 
 fn given<'py>(dict: &Bound<'py, PyDict>, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {

@@ -12,6 +12,7 @@ use std::time::UNIX_EPOCH;
 use tokio::sync::mpsc;
 
 use crate::error::NativeError;
+use crate::runtime::ProcessLocal;
 use crate::Result;
 
 /// Most events waiting for Ruby, per subscription.
@@ -38,8 +39,13 @@ pub struct NativeEvent {
     pub dropped_before: u64,
 }
 
+/// Leaked, not dropped, in a forked child (`runtime::ProcessLocal`).
 #[derive(uniffi::Object)]
 pub struct EventStream {
+    inner: ProcessLocal<Stream>,
+}
+
+struct Stream {
     client: secretkit::Client,
     id: u64,
     queue: tokio::sync::Mutex<mpsc::Receiver<NativeEvent>>,
@@ -91,11 +97,13 @@ impl EventStream {
         closer: mpsc::Sender<NativeEvent>,
     ) -> Arc<EventStream> {
         Arc::new(EventStream {
-            client: client.clone(),
-            id,
-            queue: tokio::sync::Mutex::new(rx),
-            dropped,
-            closer: Mutex::new(Some(closer)),
+            inner: ProcessLocal::new(Stream {
+                client: client.clone(),
+                id,
+                queue: tokio::sync::Mutex::new(rx),
+                dropped,
+                closer: Mutex::new(Some(closer)),
+            }),
         })
     }
 }
@@ -104,22 +112,27 @@ impl EventStream {
 impl EventStream {
     /// The next event; `None` once the stream is closed and drained.
     pub async fn next(&self) -> Option<NativeEvent> {
-        self.queue.lock().await.recv().await
+        self.inner.queue.lock().await.recv().await
     }
 
     /// Stop listening; a waiting `next` ends with `None`.
     pub fn close(&self) {
-        self.client.unsubscribe(self.id);
-        self.closer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let stream = &self.inner;
+        stream.client.unsubscribe(stream.id);
+        stream
+            .closer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
     }
 
     /// Events dropped because the queue was full and not yet reported.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.inner.dropped.load(Ordering::Relaxed)
     }
 }
 
-impl Drop for EventStream {
+impl Drop for Stream {
     fn drop(&mut self) {
         self.client.unsubscribe(self.id);
     }

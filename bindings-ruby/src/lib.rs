@@ -71,7 +71,8 @@ pub struct Window {
 
 #[derive(uniffi::Object)]
 pub struct NativeClient {
-    inner: secretkit::Client,
+    /// Leaked, not dropped, in a forked child (`runtime::ProcessLocal`).
+    inner: runtime::ProcessLocal<secretkit::Client>,
     /// Kept so the counter's address stays valid while the client lives.
     generation: Arc<secretkit::Generation>,
 }
@@ -107,21 +108,21 @@ impl NativeClient {
     }
 
     pub async fn get(&self, reference: String) -> Result<Arc<NativeSecret>> {
-        let client = self.inner.clone();
+        let client = (*self.inner).clone();
         let secret = runtime::run(async move { client.get(&reference).await }).await?;
         Ok(NativeSecret::new(secret))
     }
 
     /// Read from the backend now and cache the result.
     pub async fn refresh(&self, reference: String) -> Result<Arc<NativeSecret>> {
-        let client = self.inner.clone();
+        let client = (*self.inner).clone();
         let secret = runtime::run(async move { client.refresh(&reference).await }).await?;
         Ok(NativeSecret::new(secret))
     }
 
     /// Each reference's answer in order (batched per backend by the core).
     pub async fn get_many(&self, references: Vec<String>) -> Result<Vec<Outcome>> {
-        let client = self.inner.clone();
+        let client = (*self.inner).clone();
         let answers = runtime::run(async move {
             let refs: Vec<&str> = references.iter().map(String::as_str).collect();
             Ok(client.get_many(&refs).await)
@@ -140,7 +141,7 @@ impl NativeClient {
 
     /// Load every secret under an `ssm:` or `asm:` prefix; the count.
     pub async fn prefetch(&self, prefix: String) -> Result<u64> {
-        let client = self.inner.clone();
+        let client = (*self.inner).clone();
         let loaded = runtime::run(async move { client.prefetch(&prefix).await }).await?;
         Ok(loaded as u64)
     }
@@ -223,7 +224,7 @@ impl NativeClient {
     /// Credentials for `role` of the database engine at `mount`, kept valid
     /// by the lifecycle.
     pub async fn database_credentials(&self, mount: String, role: String) -> Result<DbCredentials> {
-        let client = self.inner.clone();
+        let client = (*self.inner).clone();
         let creds =
             runtime::run(async move { client.database_credentials(&mount, &role).await }).await?;
         Ok(DbCredentials {
@@ -237,7 +238,7 @@ impl NativeClient {
     /// Stop renewing and revoke the client's leases (with
     /// `revoke_on_close`); how many were revoked.
     pub async fn close(&self) -> u64 {
-        let client = self.inner.clone();
+        let client = (*self.inner).clone();
         runtime::run(async move { Ok(client.close().await) })
             .await
             .unwrap_or(0) as u64
@@ -249,7 +250,10 @@ impl NativeClient {
 fn build(builder: secretkit::ClientBuilder) -> Result<Arc<NativeClient>> {
     let inner = runtime::block_on(builder.build())?;
     let generation = inner.generation();
-    Ok(Arc::new(NativeClient { inner, generation }))
+    Ok(Arc::new(NativeClient {
+        inner: runtime::ProcessLocal::new(inner),
+        generation,
+    }))
 }
 
 /// The JSON form of a parsed reference (`Reference::to_json`), for the shared

@@ -7,6 +7,8 @@
 //! client in the child for the same reason.
 
 use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
 use crate::error::config_error;
@@ -47,8 +49,47 @@ pub async fn run<T: Send + 'static>(
 ) -> Result<T> {
     match runtime()?.spawn(future).await {
         Ok(answer) => Ok(answer?),
-        Err(e) => Err(config_error(format!(
-            "the read failed inside secretkit: {e}"
-        ))),
+        // A panic is a bug in secretkit; its text could quote anything, so
+        // it is not passed on.
+        Err(_) => Err(secretkit::Error::new(
+            secretkit::ErrorKind::Unavailable,
+            "an internal error in secretkit ended the call (a bug; please report it)",
+        )
+        .into()),
+    }
+}
+
+/// A value that belongs to the process that made it: dropped normally there,
+/// leaked in a forked child. The parent's client and event streams reach the
+/// child by `fork()` with locks its threads may have held and sockets the
+/// parent still uses; dropping them in the child could wait forever on such
+/// a lock or close what the parent is using.
+pub struct ProcessLocal<T> {
+    value: ManuallyDrop<T>,
+    pid: u32,
+}
+
+impl<T> ProcessLocal<T> {
+    pub fn new(value: T) -> Self {
+        ProcessLocal {
+            value: ManuallyDrop::new(value),
+            pid: std::process::id(),
+        }
+    }
+}
+
+impl<T> Deref for ProcessLocal<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> Drop for ProcessLocal<T> {
+    fn drop(&mut self) {
+        if self.pid == std::process::id() {
+            // SAFETY: dropped once, here, and never used again.
+            unsafe { ManuallyDrop::drop(&mut self.value) }
+        }
     }
 }

@@ -94,7 +94,7 @@ class CanaryTest < Minitest::Test
     error = assert_raises(Secretkit::Error) { c.get("#{json}#no_such_field") }
     check_error('missing field', error)
     check_error('not found', assert_raises(Secretkit::NotFoundError) { c.get('asm:no/such/canary') })
-    eventually(2) { events.size >= SCHEMES.size }
+    assert eventually(5) { events.size >= SCHEMES.size }, 'events to check'
     check_all('event', events.pop) until events.empty?
     check_all('stats', c.stats)
     check_all('client', c)

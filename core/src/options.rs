@@ -13,7 +13,11 @@ use crate::backends::vault::VaultSettings;
 use crate::backends::vault_auth::{SecretSource, VaultAuth};
 use crate::client::ClientSettings;
 use crate::error::{Error, Result};
+use crate::reference::MAX_DURATION;
 use crate::runtime::TlsSettings;
+
+/// The longest `timeout` (`ClientSettings::validate`'s limit).
+const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// How option names appear in error messages: as the caller wrote them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,17 +80,34 @@ impl Tunables {
     /// The core's defaults with these options applied and checked.
     pub fn settings(&self, naming: Naming) -> Result<ClientSettings> {
         let mut s = ClientSettings::default();
+        // The upper limits are `ClientSettings::validate`'s, checked here
+        // first so the message spells the name the caller's way.
         let secs = [
-            ("default_ttl", self.default_ttl, &mut s.default_ttl),
-            ("max_stale", self.max_stale, &mut s.max_stale),
-            ("negative_ttl", self.negative_ttl, &mut s.negative_ttl),
-            ("retry_base", self.retry_base, &mut s.retry_base),
-            ("retry_max", self.retry_max, &mut s.retry_max),
-            ("timeout", self.timeout, &mut s.timeout),
+            (
+                "default_ttl",
+                self.default_ttl,
+                &mut s.default_ttl,
+                MAX_DURATION,
+            ),
+            ("max_stale", self.max_stale, &mut s.max_stale, MAX_DURATION),
+            (
+                "negative_ttl",
+                self.negative_ttl,
+                &mut s.negative_ttl,
+                MAX_DURATION,
+            ),
+            (
+                "retry_base",
+                self.retry_base,
+                &mut s.retry_base,
+                MAX_DURATION,
+            ),
+            ("retry_max", self.retry_max, &mut s.retry_max, MAX_DURATION),
+            ("timeout", self.timeout, &mut s.timeout, MAX_TIMEOUT),
         ];
-        for (name, value, slot) in secs {
+        for (name, value, slot, max) in secs {
             if let Some(v) = value {
-                *slot = seconds(&naming.name(name), v)?;
+                *slot = seconds(&naming.name(name), v, max)?;
             }
         }
         if s.timeout.is_zero() {
@@ -110,13 +131,23 @@ impl Tunables {
             }
         }
         if let Some(n) = self.max_entries {
-            s.max_entries = integer(&naming.name("max_entries"), n, MAX_ENTRIES)? as usize;
+            let name = naming.name("max_entries");
+            let n = integer(&name, n, MAX_ENTRIES)?;
+            s.max_entries = usize::try_from(n).map_err(|_| {
+                Error::config(format!(
+                    "{name} is {n}, more than this platform can address"
+                ))
+            })?;
         }
         if let Some(n) = self.read_attempts {
             s.read_attempts = integer(&naming.name("read_attempts"), n, 10)? as u32;
         }
         if let Some(v) = self.revoke_replaced_after {
-            s.revoke_replaced_after = Some(seconds(&naming.name("revoke_replaced_after"), v)?);
+            s.revoke_replaced_after = Some(seconds(
+                &naming.name("revoke_replaced_after"),
+                v,
+                MAX_DURATION,
+            )?);
         }
         s.revoke_on_close = self.revoke_on_close.unwrap_or(s.revoke_on_close);
         s.allow_http = self.allow_http.unwrap_or(s.allow_http);
@@ -127,12 +158,19 @@ impl Tunables {
     }
 }
 
-fn seconds(name: &str, secs: f64) -> Result<Duration> {
-    Duration::try_from_secs_f64(secs).map_err(|_| {
+fn seconds(name: &str, secs: f64, max: Duration) -> Result<Duration> {
+    let d = Duration::try_from_secs_f64(secs).map_err(|_| {
         Error::config(format!(
             "{name} must be a non-negative number of seconds, got {secs}"
         ))
-    })
+    })?;
+    if d > max {
+        return Err(Error::config(format!(
+            "{name} is {secs} s, over the limit of {} s",
+            max.as_secs()
+        )));
+    }
+    Ok(d)
 }
 
 /// A whole number from 1 to `max` (a float, so that -1 or 2.5 is reported
@@ -156,14 +194,14 @@ pub struct VaultConfig {
     pub namespace: Option<String>,
     pub auth: Option<VaultAuthConfig>,
     /// A PEM file of CA certificates to trust (like VAULT_CACERT).
-    pub ca_cert: Option<String>,
+    pub ca_cert: Option<PathBuf>,
     /// A directory of PEM CA certificates (like VAULT_CAPATH).
-    pub ca_path: Option<String>,
+    pub ca_path: Option<PathBuf>,
     /// PEM CA certificates as a string.
     pub ca_pem: Option<String>,
     /// Client certificate and key PEM files, for mutual TLS.
-    pub client_cert: Option<String>,
-    pub client_key: Option<String>,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
     /// The name TLS checks the certificate against (VAULT_TLS_SERVER_NAME).
     pub tls_server_name: Option<String>,
 }
@@ -176,14 +214,14 @@ pub struct VaultAuthConfig {
     pub method: String,
     pub mount: Option<String>,
     pub role_id: Option<String>,
-    pub role_id_file: Option<String>,
+    pub role_id_file: Option<PathBuf>,
     pub secret_id: Option<String>,
-    pub secret_id_file: Option<String>,
+    pub secret_id_file: Option<PathBuf>,
     pub role: Option<String>,
     pub jwt: Option<String>,
-    pub jwt_file: Option<String>,
+    pub jwt_file: Option<PathBuf>,
     /// The token file of `token_file`.
-    pub path: Option<String>,
+    pub path: Option<PathBuf>,
 }
 
 /// Where Kubernetes mounts a pod's service-account token (as
@@ -204,11 +242,11 @@ impl VaultConfig {
             None => VaultAuth::Token,
         };
         let tls = TlsSettings {
-            ca_files: self.ca_cert.map(PathBuf::from).into_iter().collect(),
-            ca_dirs: self.ca_path.map(PathBuf::from).into_iter().collect(),
+            ca_files: self.ca_cert.into_iter().collect(),
+            ca_dirs: self.ca_path.into_iter().collect(),
             ca_pem: self.ca_pem.into_iter().collect(),
-            client_cert: self.client_cert.map(PathBuf::from),
-            client_key: self.client_key.map(PathBuf::from),
+            client_cert: self.client_cert,
+            client_key: self.client_key,
             server_name: self.tls_server_name,
         };
         let settings = VaultSettings {
@@ -249,7 +287,9 @@ impl VaultAuthConfig {
                 role: required("role", a.role.clone())?,
                 jwt: source(naming, "jwt", a.jwt.clone(), a.jwt_file.clone())?,
             },
-            "token_file" => VaultAuth::TokenFile(PathBuf::from(required("path", a.path.clone())?)),
+            "token_file" => VaultAuth::TokenFile(a.path.clone().ok_or_else(|| {
+                Error::config(format!("vault.auth: {} is required", naming.name("path")))
+            })?),
             other => {
                 return Err(Error::config(format!(
                     "vault.auth method must be 'approle', 'kubernetes', 'jwt' or 'token_file', got '{other}'"
@@ -264,12 +304,12 @@ fn source(
     naming: Naming,
     name: &str,
     value: Option<String>,
-    file: Option<String>,
+    file: Option<PathBuf>,
 ) -> Result<SecretSource> {
     let (inline, file_name) = (naming.name(name), naming.name(&format!("{name}_file")));
     match (value, file) {
         (Some(v), None) => Ok(SecretSource::Value(v)),
-        (None, Some(f)) => Ok(SecretSource::File(f.into())),
+        (None, Some(f)) => Ok(SecretSource::File(f)),
         (Some(_), Some(_)) => Err(Error::config(format!(
             "vault.auth: give {inline} or {file_name}, not both"
         ))),
@@ -347,7 +387,7 @@ mod tests {
         let approle = |role_id: Option<&str>, file: Option<&str>| VaultAuthConfig {
             method: "approle".into(),
             role_id: role_id.map(str::to_owned),
-            role_id_file: file.map(str::to_owned),
+            role_id_file: file.map(PathBuf::from),
             secret_id: Some("s".into()),
             ..Default::default()
         };

@@ -44,7 +44,6 @@ module Secretkit
       end
       @factory = factory
       @lock = Mutex.new
-      @subscriptions = []
       connect
     end
 
@@ -66,7 +65,7 @@ module Secretkit
     # Raises the first error, or with `settled: true` puts each
     # Secretkit::Error in place of its secret.
     def get_many(references, settled: false)
-      answers = call { @native.get_many(references.map(&:to_s)) }
+      answers = call { native.get_many(references.map(&:to_s)) }
       answers.map do |answer|
         if answer.ok?
           Secret.new(answer.secret)
@@ -80,26 +79,26 @@ module Secretkit
     end
 
     # Read from the backend now, whatever the cache holds.
-    def refresh(reference) = Secret.new(call { @native.refresh(reference.to_s) })
+    def refresh(reference) = Secret.new(call { native.refresh(reference.to_s) })
 
     # Load every secret under an `ssm:` or `asm:` prefix; how many.
-    def prefetch(prefix) = call { @native.prefetch(prefix.to_s) }
+    def prefetch(prefix) = call { native.prefetch(prefix.to_s) }
 
     def invalidate(reference)
-      call { @native.invalidate(reference.to_s) }
+      call { native.invalidate(reference.to_s) }
       nil
     end
 
     def clear
+      native.clear
       forget
-      @native.clear
       nil
     end
 
     # Counters since the client was made (hits answered in Ruby included).
     def stats
       record_hits
-      s = @native.stats
+      s = native.stats
       Stats.new(hits: s.hits, misses: s.misses, refreshes: s.refreshes, stale_serves: s.stale_serves,
                 errors: s.errors,
                 backend_calls: { ssm: s.ssm_calls, asm: s.asm_calls, vault: s.vault_calls,
@@ -109,7 +108,7 @@ module Secretkit
     # Prometheus text exposition of reads, latency, cache size and lease TTLs.
     def metrics_text
       record_hits
-      @native.metrics_text
+      native.metrics_text
     end
 
     # Calls the block with each Secretkit::Event (of `kind`, or all), on a
@@ -118,7 +117,7 @@ module Secretkit
       raise ArgumentError, 'on needs a block' unless block
 
       kind = kind&.to_s
-      listen(call { @native.subscribe }) { |event| block.call(event) if kind.nil? || event.kind == kind }
+      listen(call { native.subscribe }) { |event| block.call(event) if kind.nil? || event.kind == kind }
     end
 
     # Calls the block with each `changed` / `rotated` event of `reference`
@@ -127,13 +126,13 @@ module Secretkit
     def watch(reference, &block)
       raise ArgumentError, 'watch needs a block' unless block
 
-      listen(call { @native.watch(reference.to_s) }, &block)
+      listen(call { native.watch(reference.to_s) }, &block)
     end
 
     # Database credentials for `role` of Vault's database engine at `mount`,
     # renewed and replaced before they expire by the core.
     def database_credentials(role:, mount: 'database')
-      c = call { @native.database_credentials(mount.to_s, role.to_s) }
+      c = call { native.database_credentials(mount.to_s, role.to_s) }
       lease = c.lease && Secret::Lease.new(id: c.lease.id, duration: c.lease.duration, renewable: c.lease.renewable)
       DbCredentials.new(username: c.username, password: Secret.new(c.password), lease: lease, reference: c.reference)
     end
@@ -142,38 +141,58 @@ module Secretkit
     # revoke_on_close: false) and stop its event threads; how many leases
     # were revoked. Reads afterwards raise ConfigError.
     def close
+      native_client = native # in a fork child: the child's own, never the parent's
       subscriptions = @lock.synchronize { @subscriptions.dup.tap { @subscriptions.clear } }
       subscriptions.each(&:close)
       forget
-      @native.close
+      native_client.close
     end
 
     def inspect = "#<#{self.class.name}>"
 
     private
 
+    # A native client of this process's own (at creation, and on first use
+    # after a fork). What the parent's held (its subscriptions' threads, its
+    # memo and uncounted hits) stays the parent's: the child drops it without
+    # touching it, and the native objects leak rather than run their
+    # destructors here (bindings-ruby/src/runtime.rs, ProcessLocal).
     def connect
-      @native = Secretkit.native { @factory.call }
-      @generation = FFI::Pointer.new(:uint32, @native.generation_address)
+      native_client = Secretkit.native { @factory.call }
+      @subscriptions = []
       @memo = {}
+      @generation = FFI::Pointer.new(:uint32, native_client.generation_address)
+      @native = native_client
       @forks = Secretkit.forks
+      @pid = Process.pid
+    end
+
+    # The native client, made anew first if this process is a fork child of
+    # the one that made it: Process._fork notices forks (Secretkit.forks);
+    # the pid also catches Process.daemon, which does not go through it.
+    def native
+      if @pid != Process.pid && @forks == Secretkit.forks
+        Secretkit.after_fork_in_child # a fork the hook did not see (Process.daemon)
+      end
+      connect if @forks != Secretkit.forks
+      @native
     end
 
     # Past the memo's window: ask the core (which also takes the hits
     # counted here). The generation is read before the call, so a change
     # landing during it sends the next read back here.
     def get_past_window(reference, entry)
-      if @forks != Secretkit.forks
-        connect
-        entry = nil # the parent's memo and its uncounted hits stay the parent's
-      end
+      native_client = native
+      entry = @memo[reference] # nil if native made a new client (a fork child)
       generation = @generation.get_uint32(0)
       start = Process.clock_gettime(Process::CLOCK_MONOTONIC)
-      hits = entry ? entry.hits : 0
-      window = call { @native.window(reference.to_s, hits) }
-      entry.hits = 0 if entry
+      # Taken before the call, which adds them to the core's stats first: a
+      # call that then raises does not count them again on the next read.
+      hits = 0
+      hits, entry.hits = entry.hits, 0 if entry
+      window = Secretkit.native { native_client.window(reference.to_s, hits) }
       # A value just read gets its window on the next read.
-      return remember(reference, Secret.new(call { @native.get(reference.to_s) }), generation, 0) unless window
+      return remember(reference, Secret.new(Secretkit.native { native_client.get(reference.to_s) }), generation, 0) unless window
 
       # An empty window (a refresh due, a stale value) is not repeated.
       remember(reference, Secret.new(window.secret), generation, window.valid_for.positive? ? start + window.valid_for : 0)
@@ -191,13 +210,18 @@ module Secretkit
       secret
     end
 
-    # Add the hits answered from the memo to the core's stats.
+    # Add the hits answered from the memo to the core's stats. Iterates a
+    # copy: another thread may add to the memo meanwhile. (A hit counted by
+    # another thread between the read and the reset of a count is lost:
+    # stats may under-count by such a race, never over-count.)
     def record_hits
-      @memo.each do |reference, entry|
-        next if entry.hits.zero?
+      native_client = native
+      @memo.to_a.each do |reference, entry|
+        hits = entry.hits
+        next if hits.zero?
 
-        @native.record_hits(reference.to_s, entry.hits)
         entry.hits = 0
+        native_client.record_hits(reference.to_s, hits)
       end
     end
 
@@ -206,10 +230,7 @@ module Secretkit
       @memo = {}
     end
 
-    def call(&block)
-      connect if @forks != Secretkit.forks
-      Secretkit.native(&block)
-    end
+    def call(&block) = Secretkit.native(&block)
 
     def listen(stream, &block)
       subscription = Subscription.new(stream, &block)

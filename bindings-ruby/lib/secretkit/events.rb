@@ -16,7 +16,8 @@ module Secretkit
 
   # Events of one Client#on or Client#watch, delivered to its block on a
   # thread of its own, which waits for the next event with the GVL released.
-  # An exception in the block is reported with `warn` and delivery goes on.
+  # An exception in the block is reported with `warn` (its class and where it
+  # was raised) and delivery goes on.
   class Subscription
     def initialize(stream, &block)
       @stream = stream
@@ -26,7 +27,8 @@ module Secretkit
           begin
             block.call(Event.from_native(event))
           rescue StandardError => e
-            warn "secretkit: an event block raised #{e.class}: #{e.message}"
+            # Class and place only: a message could quote a value the block held.
+            warn "secretkit: an event block raised #{e.class} at #{e.backtrace&.first}"
           end
         end
       end
