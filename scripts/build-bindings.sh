@@ -5,7 +5,9 @@
 #   WASM    bindings-wasm/pkg/ (wasm-bindgen --target web, wasm-opt -Oz)
 #   Ruby    bindings-ruby/lib/secretkit/ (the library, and native.rb generated
 #           from it by uniffi: `rake native`; needs scripts/install-ruby.sh)
-# All three share one cargo target dir, so the core's dependencies build once
+#   Agent   the `secretkit` binary (agent and CLI, crate agent/), copied to
+#           target/bin/secretkit
+# All of them share one cargo target dir, so the core's dependencies build once
 # per target.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -42,3 +44,11 @@ bindings-wasm/build.sh
 # Built for the same --target as the Node addon, so it reuses its dependencies.
 step "ruby library + uniffi's generated native.rb → bindings-ruby/lib/secretkit/"
 (cd bindings-ruby && rake --silent native)
+
+# Same --target again: the agent reuses the release build of the core's
+# dependencies (only hyper's server side and what sits on it build anew).
+step "secretkit agent and CLI → $CARGO_TARGET_DIR/bin/secretkit"
+cargo build --quiet --release --target "$host" -p secretkit-cli
+mkdir -p "$CARGO_TARGET_DIR/bin"
+cp "$CARGO_TARGET_DIR/$host/release/secretkit" "$CARGO_TARGET_DIR/bin/secretkit.tmp"
+mv -f "$CARGO_TARGET_DIR/bin/secretkit.tmp" "$CARGO_TARGET_DIR/bin/secretkit"

@@ -69,6 +69,9 @@ suite python .venv/bin/python -m pytest bindings-python/tests
 suite node bash -c 'cd bindings-node && node --test test/*.test.mjs'
 suite wasm bash -c 'cd bindings-wasm && node --test test/*.test.mjs'
 suite ruby bash -c 'cd bindings-ruby && rake test'
+# The agent and CLI (target/bin/secretkit) as Python's urllib and Node's
+# fetch call it (README, "Agent and CLI").
+suite agent bash -c 'cargo test -p secretkit-cli && .venv/bin/python -m pytest tests/agent && node --test tests/agent/*.test.mjs'
 # Installed by name from a private PyPI and npm registry, as an unprivileged
 # user with no Rust toolchain (tests/install/run.sh).
 suite install bash tests/install/run.sh
@@ -88,4 +91,4 @@ if ((${#failed[@]})); then
   echo "FAILED: ${failed[*]}"
   exit 1
 fi
-echo "all suites passed: rust, rotation, python, node, wasm, ruby, install, leak canary"
+echo "all suites passed: rust, rotation, python, node, wasm, ruby, agent, install, leak canary"

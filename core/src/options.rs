@@ -57,8 +57,11 @@ impl Naming {
 pub const MAX_ENTRIES: u64 = 1 << 40;
 
 /// Cache and request tunables (`ClientSettings`): durations in seconds,
-/// fractions in 0..=1; `None` keeps the core's default.
-#[derive(Debug, Clone, Default)]
+/// fractions in 0..=1; `None` keeps the core's default. Deserializable so
+/// that a configuration file (the agent's `[cache]` table) names them the
+/// same way.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Tunables {
     pub default_ttl: Option<f64>,
     pub ttl_jitter: Option<f64>,
@@ -186,7 +189,8 @@ fn integer(name: &str, n: f64, max: u64) -> Result<u64> {
 }
 
 /// An explicit Vault configuration (`ClientBuilder::vault` and `vault_auth`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VaultConfig {
     pub address: String,
     /// The token, when no `auth` method is given.
@@ -209,7 +213,8 @@ pub struct VaultConfig {
 /// How the client logs in: `method` is `approle`, `kubernetes`, `jwt` or
 /// `token_file`; the other fields are that method's. A secret (role or
 /// secret id, JWT) is given inline or as a file read at every login.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VaultAuthConfig {
     pub method: String,
     pub mount: Option<String>,

@@ -1,0 +1,89 @@
+// `secretkit agent` answering Node's fetch the way AWS's Parameters and
+// Secrets extension does (the request shape of AWS's Node.js examples).
+// The binary comes from scripts/build-bindings.sh (SECRETKIT_BIN overrides);
+// the servers from tests/servers.py's env file.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const bin = process.env.SECRETKIT_BIN
+  ?? path.join(process.env.CARGO_TARGET_DIR ?? path.join(repo, 'target'), 'bin', 'secretkit');
+const token = randomBytes(16).toString('hex');
+let agent;
+let base;
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+before(async () => {
+  for (const name of ['AWS_ENDPOINT_URL', 'VAULT_ADDR', 'VAULT_TOKEN']) {
+    assert.ok(process.env[name], `${name} unset: source tests/servers.py's env file`);
+  }
+  assert.ok(existsSync(bin), `${bin} is missing: run scripts/build-bindings.sh`);
+  const listen = `127.0.0.1:${await freePort()}`;
+  base = `http://${listen}`;
+  agent = spawn(bin, ['agent', '--listen', listen], {
+    env: { ...process.env, SECRETKIT_AGENT_TOKEN: token },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${base}/ping`)).ok) break;
+    } catch { /* not listening yet */ }
+    assert.ok(Date.now() < deadline && agent.exitCode === null, 'the agent did not start');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+});
+
+after(async () => {
+  const exited = new Promise((resolve) => agent.once('exit', resolve));
+  agent.kill('SIGTERM');
+  assert.equal(await exited, 0);
+});
+
+const headers = { 'X-Aws-Parameters-Secrets-Token': token };
+
+test('a secret in GetSecretValue shape, as the AWS examples fetch it', async () => {
+  const url = `${base}/secretsmanager/get?secretId=${encodeURIComponent('prod/myapp/db-credentials')}`;
+  const response = await fetch(url, { headers });
+  assert.equal(response.status, 200);
+  const body = await response.json();
+  assert.equal(JSON.parse(body.SecretString).username, 'app_user');
+  assert.deepEqual(body.VersionStages, ['AWSCURRENT']);
+});
+
+test('a parameter in GetParameter shape', async () => {
+  const url = `${base}/systemsmanager/parameters/get?name=${encodeURIComponent('/test/versioned')}&version=1`;
+  const body = await (await fetch(url, { headers })).json();
+  assert.deepEqual(
+    [body.Parameter.Name, body.Parameter.Value, body.Parameter.Version],
+    ['/test/versioned', 'one', 1],
+  );
+});
+
+test('a Vault secret through the native endpoint', async () => {
+  const url = `${base}/v1/secret?ref=${encodeURIComponent('vault:secret/myapp/config#db_host')}`;
+  const body = await (await fetch(url, { headers })).json();
+  assert.equal(body.value, 'mydb.internal');
+});
+
+test('no token, a wrong token and a forwarded request are refused', async () => {
+  const url = `${base}/secretsmanager/get?secretId=test/plain-text`;
+  assert.equal((await fetch(url)).status, 401);
+  assert.equal((await fetch(url, { headers: { 'X-Aws-Parameters-Secrets-Token': 'x' } })).status, 403);
+  const forwarded = await fetch(url, { headers: { ...headers, 'X-Forwarded-For': '203.0.113.9' } });
+  assert.equal(forwarded.status, 400);
+  assert.equal((await forwarded.json()).error.kind, 'refused');
+});

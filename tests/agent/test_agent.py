@@ -1,0 +1,333 @@
+"""`secretkit agent` and the `secretkit` CLI against moto and OpenBao.
+
+The requests are the shapes AWS documents for its Parameters and Secrets
+extension, made with the standard library (`urllib.request`, `http.client`)
+as Lambda functions make them. The agent binary is built by
+scripts/build-bindings.sh (SECRETKIT_BIN overrides it). The servers come
+from the environment (tests/servers.py's env file); tests fail, never
+skip, without them.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import secrets
+import signal
+import socket
+import stat
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+BIN = Path(os.environ.get("SECRETKIT_BIN", TARGET / "bin" / "secretkit"))
+NEEDED = ("AWS_ENDPOINT_URL", "VAULT_ADDR", "VAULT_TOKEN", "SK_VAULT_DB_ROLE")
+
+
+@pytest.fixture(scope="session")
+def servers() -> dict[str, str]:
+    missing = [n for n in NEEDED if not os.environ.get(n)]
+    if missing:
+        pytest.fail(f"servers not configured ({missing} unset): source tests/servers.py's env file")
+    if not BIN.exists():
+        pytest.fail(f"{BIN} is missing: run scripts/build-bindings.sh")
+    return dict(os.environ)
+
+
+class Agent:
+    """A running `secretkit agent` on a free loopback port or a Unix socket."""
+
+    def __init__(self, listen: str, token: str, env: dict[str, str]) -> None:
+        self.listen = listen
+        self.token = token
+        self.proc = subprocess.Popen(
+            [str(BIN), "agent", "--listen", listen],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if self.request("/ping", token=None)[0] == 200:
+                    return
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.proc.kill()
+                raise AssertionError(f"the agent did not start: {self.proc.communicate()[0]}")
+            time.sleep(0.05)
+
+    def connection(self) -> http.client.HTTPConnection:
+        if self.listen.startswith("unix://"):
+            return UnixConnection(self.listen.removeprefix("unix://"))
+        host, port = self.listen.rsplit(":", 1)
+        return http.client.HTTPConnection(host, int(port), timeout=30)
+
+    def request(
+        self, path: str, token: str | None = "", headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        """GET path; token "" sends the agent's own token, None none at all."""
+        sent = dict(headers or {})
+        if token is not None:
+            sent["X-Aws-Parameters-Secrets-Token"] = token or self.token
+        conn = self.connection()
+        try:
+            conn.request("GET", path, headers=sent)
+            response = conn.getresponse()
+            body = response.read().decode()
+        finally:
+            conn.close()
+        try:
+            return response.status, json.loads(body)
+        except ValueError:
+            return response.status, body
+
+    def stop(self) -> tuple[int, str]:
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=60)
+        return self.proc.returncode, out
+
+
+class UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str) -> None:
+        super().__init__("localhost", timeout=30)
+        self.path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(30)
+        self.sock.connect(self.path)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def agent_env(servers: dict[str, str], token: str) -> dict[str, str]:
+    env = {k: v for k, v in servers.items() if not k.startswith("SECRETKIT_")}
+    env["SECRETKIT_AGENT_TOKEN"] = token
+    return env
+
+
+@pytest.fixture()
+def agent(servers: dict[str, str]) -> Iterator[Agent]:
+    token = secrets.token_hex(16)
+    a = Agent(f"127.0.0.1:{free_port()}", token, agent_env(servers, token))
+    yield a
+    if a.proc.poll() is None:
+        a.stop()
+
+
+def q(path: str, **params: str) -> str:
+    return f"{path}?{urllib.parse.urlencode(params)}"
+
+
+def test_parameters_come_back_in_get_parameters_shape(agent: Agent) -> None:
+    # The request AWS's extension documentation shows, made with urllib.
+    url = f"http://{agent.listen}" + q(
+        "/systemsmanager/parameters/get", name="/prod/myapp/db-password", withDecryption="true"
+    )
+    request = urllib.request.Request(url, headers={"X-Aws-Parameters-Secrets-Token": agent.token})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = json.loads(response.read())
+    assert body["Parameter"]["Name"] == "/prod/myapp/db-password"
+    assert body["Parameter"]["Value"] == "s3cureP@ssw0rd!"
+    assert body["Parameter"]["Version"] == 1
+    status, body = agent.request(q("/systemsmanager/parameters/get", name="/test/versioned", label="blue"))
+    assert (status, body["Parameter"]["Value"], body["Parameter"]["Selector"]) == (200, "one", ":blue")
+    status, body = agent.request(q("/systemsmanager/parameters/get", name="/test/versioned", version="2"))
+    assert (status, body["Parameter"]["Value"], body["Parameter"]["Version"]) == (200, "two", 2)
+
+
+def test_secrets_come_back_in_get_secret_value_shape(agent: Agent) -> None:
+    status, body = agent.request(q("/secretsmanager/get", secretId="prod/myapp/db-credentials"))
+    assert status == 200, body
+    assert json.loads(body["SecretString"])["username"] == "app_user"
+    assert body["Name"] == "prod/myapp/db-credentials"
+    assert body["VersionStages"] == ["AWSCURRENT"]
+    assert body["VersionId"]
+    status, body = agent.request(q("/secretsmanager/get", secretId="test/staged", versionStage="AWSPREVIOUS"))
+    assert (status, json.loads(body["SecretString"]), body["VersionStages"]) == (200, {"v": "1"}, ["AWSPREVIOUS"])
+    status, body = agent.request(q("/secretsmanager/get", secretId="test/binary"))
+    assert status == 200 and "SecretString" not in body
+    import base64
+
+    assert base64.b64decode(body["SecretBinary"]) == b"\xff\x00\x01binary"
+
+
+def test_failures_have_the_aws_error_shape(agent: Agent) -> None:
+    status, body = agent.request(q("/secretsmanager/get", secretId="no/such/secret"))
+    assert (status, body["__type"]) == (400, "ResourceNotFoundException"), body
+    assert "no/such/secret" in body["message"]
+    status, body = agent.request(q("/systemsmanager/parameters/get", name="/no/such"))
+    assert (status, body["__type"]) == (400, "ParameterNotFound"), body
+    # Characters AWS names cannot hold never reach the reference grammar.
+    for bad in ["/prod/myapp/db-password#x", "/a?ttl=1s", "/a%2e"]:
+        status, body = agent.request(q("/systemsmanager/parameters/get", name=bad))
+        assert (status, body["__type"]) == (400, "ValidationException"), (bad, body)
+    status, body = agent.request(q("/secretsmanager/get", secretId="a", versionStage="X", versionId="Y"))
+    assert (status, body["__type"]) == (400, "ValidationException")
+
+
+def test_vault_and_every_reference_through_the_native_endpoint(agent: Agent) -> None:
+    status, body = agent.request(q("/v1/secret", ref="vault:secret/myapp/config#api_key"))
+    assert status == 200, body
+    assert body["value"] == "sk-abc123"
+    assert body["reference"] == "vault:secret/myapp/config#api_key"
+    assert body["max_age_ms"] > 0 and body["lease"] is None
+    status, body = agent.request(q("/v1/secret", ref="asm:test/binary"))
+    assert status == 200 and "value" not in body and body["value_base64"]
+    status, body = agent.request(q("/v1/secret", ref="vault:secret/no/such"))
+    assert (status, body["error"]["kind"], body["error"]["reference"]) == (404, "not_found", "vault:secret/no/such")
+    status, body = agent.request(q("/v1/secret", ref="nope:x"))
+    assert (status, body["error"]["kind"]) == (400, "invalid_reference")
+    # The agent's environment and files are not its callers' to read.
+    status, body = agent.request(q("/v1/secret", ref="env:VAULT_TOKEN"))
+    assert (status, body["error"]["kind"]) == (403, "access_denied"), body
+    status, body = agent.request(q("/v1/secret", ref="file:/etc/hostname"))
+    assert (status, body["error"]["kind"]) == (403, "access_denied"), body
+
+
+def test_many_callers_cost_the_backend_one_call(agent: Agent) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = q("/systemsmanager/parameters/get", name="/test/plain")
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda _: agent.request(path), range(64)))
+    assert {(s, b["Parameter"]["Value"]) for s, b in answers} == {(200, "hello")}
+    status, metrics = agent.request("/metrics")
+    assert status == 200
+    assert 'secretkit_backend_calls_total{backend="ssm"} 1' in metrics, metrics
+    assert 'secretkit_agent_answers_total{result="ok"} 64' in metrics
+
+
+def test_requests_without_the_token_or_through_a_proxy_are_refused(agent: Agent) -> None:
+    path = q("/systemsmanager/parameters/get", name="/prod/myapp/db-password")
+    status, body = agent.request(path, token=None)
+    assert (status, body["error"]["kind"]) == (401, "refused")
+    status, body = agent.request(path, token="not-the-token")
+    assert (status, body["error"]["kind"]) == (403, "refused")
+    status, body = agent.request(path, headers={"X-Forwarded-For": "203.0.113.9"})
+    assert (status, body["error"]["kind"]) == (400, "refused")
+    # Vault Agent's header is accepted too.
+    status, body = agent.request(path, token=None, headers={"X-Vault-Token": agent.token})
+    assert status == 200
+    assert "s3cureP@ssw0rd!" not in json.dumps(agent.request(path, token="x")[1])
+    status, metrics = agent.request("/metrics")
+    for reason, n in [("no_token", 1), ("bad_token", 2), ("forwarded", 1)]:
+        assert f'secretkit_agent_refused_total{{reason="{reason}"}} {n}' in metrics
+    assert agent.request("/metrics", token=None)[0] == 401
+    assert agent.request("/ping", token=None) == (200, "healthy")
+
+
+def test_the_agent_refuses_to_listen_beyond_loopback_or_without_a_token(servers: dict[str, str]) -> None:
+    env = agent_env(servers, "t")
+    out = subprocess.run(
+        [str(BIN), "agent", "--listen", "0.0.0.0:2773"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert out.returncode == 6 and "loopback" in out.stderr, out
+    for name in ["SECRETKIT_AGENT_TOKEN", "AWS_TOKEN", "AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"]:
+        env.pop(name, None)
+    out = subprocess.run(
+        [str(BIN), "agent", "--listen", f"127.0.0.1:{free_port()}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert out.returncode == 6 and "no token" in out.stderr, out
+
+
+def test_a_unix_socket_is_private_to_the_agents_user(servers: dict[str, str], tmp_path: Path) -> None:
+    token = secrets.token_hex(16)
+    path = tmp_path / "agent.sock"
+    path.write_text("left by an agent that died")  # replaced, not an error
+    path.unlink()
+    socket.socket(socket.AF_UNIX).bind(str(path))  # a stale socket nobody listens on
+    a = Agent(f"unix://{path}", token, agent_env(servers, token))
+    try:
+        mode = path.stat().st_mode
+        assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600, oct(mode)
+        status, body = a.request(q("/secretsmanager/get", secretId="test/plain-text"))
+        assert (status, body["SecretString"]) == (200, "not json")
+        # A second agent on the same socket is refused while the first lives.
+        second = subprocess.run(
+            [str(BIN), "agent", "--listen", f"unix://{path}"],
+            env=agent_env(servers, token),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert second.returncode == 1 and "another agent" in second.stderr, second
+    finally:
+        code, out = a.stop()
+    assert code == 0, out
+    assert not path.exists()
+
+
+def vault_get(servers: dict[str, str], path: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        servers["VAULT_ADDR"] + path,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"X-Vault-Token": servers["VAULT_TOKEN"]},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def test_shutdown_revokes_the_leases_the_agent_holds(agent: Agent, servers: dict[str, str]) -> None:
+    role = servers["SK_VAULT_DB_ROLE"]
+    status, body = agent.request(q("/v1/secret", ref=f"vault:database/creds/{role}#username"))
+    assert status == 200, body
+    lease = body["lease"]["id"]
+    assert body["lease"]["duration_secs"] > 0
+    # A second caller shares the lease rather than taking another.
+    assert agent.request(q("/v1/secret", ref=f"vault:database/creds/{role}#password"))[1]["lease"]["id"] == lease
+    assert vault_get(servers, "/v1/sys/leases/lookup", "PUT", {"lease_id": lease})[0] == 200
+    code, out = agent.stop()
+    assert code == 0, out
+    assert "1 lease(s) revoked" in out, out
+    status, body = vault_get(servers, "/v1/sys/leases/lookup", "PUT", {"lease_id": lease})
+    assert status == 400 and "invalid lease" in json.dumps(body), body
+
+
+def cli(servers: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN), *args], env=servers, capture_output=True, text=True, timeout=60)
+
+
+def test_cli_get_redacts_unless_asked_and_exits_by_failure_kind(servers: dict[str, str]) -> None:
+    out = cli(servers, "get", "ssm:/prod/myapp/db-password", "vault:secret/myapp/config#api_key")
+    assert out.returncode == 0, out
+    assert out.stdout.splitlines() == [
+        "ssm:/prod/myapp/db-password (version 1): <redacted>",
+        "vault:secret/myapp/config#api_key (version 1): <redacted>",
+    ]
+    assert "s3cureP@ssw0rd!" not in out.stdout + out.stderr
+    out = cli(servers, "get", "--reveal", "--json", "asm:prod/myapp/db-credentials#password", "ssm:/no/such")
+    assert out.returncode == 3, out
+    answers = json.loads(out.stdout)
+    assert answers[0]["value"] == "s3cureP@ssw0rd!"
+    assert answers[1]["error"]["kind"] == "not_found"
+    assert "ssm:/no/such" in out.stderr
+    assert cli(servers, "get", "bogus:ref").returncode == 6
+    assert cli(servers, "get").returncode == 2  # usage
+    completion = cli(servers, "completions", "bash")
+    assert completion.returncode == 0 and "secretkit" in completion.stdout
