@@ -62,7 +62,10 @@ pub async fn get(references: &[String], reveal: bool, as_json: bool) -> u8 {
                         .version()
                         .map(|v| format!(" (version {v})"))
                         .unwrap_or_default();
-                    println!("{reference}{version}: {}", value.as_str().unwrap_or_default());
+                    println!(
+                        "{reference}{version}: {}",
+                        value.as_str().unwrap_or_default()
+                    );
                 }
             }
             Err(e) => {

@@ -6,22 +6,14 @@
 
 use std::path::{Path, PathBuf};
 
+use secretkit::backends::agent::{token_from, TOKEN_ENV};
 use secretkit::options::{Tunables, VaultConfig};
 use serde::Deserialize;
+use zeroize::Zeroizing;
 
 /// The port the AWS Parameters and Secrets extension and the
 /// aws-secretsmanager-agent listen on: code written for them works unchanged.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:2773";
-
-/// Where the agent looks for its token, first set wins: its own variable,
-/// then the ones the AWS agent reads (on Lambda AWS_SESSION_TOKEN is there
-/// already, and the extension's callers send it).
-pub const DEFAULT_TOKEN_ENV: [&str; 4] = [
-    "SECRETKIT_AGENT_TOKEN",
-    "AWS_TOKEN",
-    "AWS_SESSION_TOKEN",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-];
 
 /// Connections served at once; more wait to be accepted (the AWS agent's
 /// default, 800).
@@ -34,8 +26,9 @@ pub struct AgentConfig {
     /// `127.0.0.1:2773`, `[::1]:2773` or `unix:///run/secretkit/agent.sock`.
     /// Only loopback addresses are accepted.
     pub listen: String,
-    /// Environment variables holding the token callers must send; a value
-    /// `file:///path` names a file holding it.
+    /// Environment variables holding the token callers must send, first set
+    /// wins; a value `file:///path` names a file holding it. Default: the
+    /// variables clients read it from (`secretkit::backends::agent::TOKEN_ENV`).
     pub token_env: Vec<String>,
     pub max_connections: usize,
     /// Permissions of a Unix socket, as an octal string ("600", "660").
@@ -52,7 +45,7 @@ impl Default for AgentConfig {
     fn default() -> Self {
         AgentConfig {
             listen: DEFAULT_LISTEN.to_owned(),
-            token_env: DEFAULT_TOKEN_ENV.iter().map(|s| s.to_string()).collect(),
+            token_env: TOKEN_ENV.iter().map(|s| s.to_string()).collect(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             socket_mode: "600".to_owned(),
             cache: Tunables::default(),
@@ -103,31 +96,11 @@ impl AgentConfig {
             })
     }
 
-    /// The token callers must send: the first of `token_env` that is set.
-    /// Never printed; an empty value counts as unset.
-    pub fn token(&self) -> Result<String, String> {
-        for name in &self.token_env {
-            let Ok(value) = std::env::var(name) else {
-                continue;
-            };
-            let value = match value.strip_prefix("file://") {
-                Some(path) => read_token_file(Path::new(path), name)?,
-                None => value,
-            };
-            if !value.trim().is_empty() {
-                return Ok(value.trim().to_owned());
-            }
-        }
-        Err(format!(
-            "no token: set one of {} (callers send it in X-Aws-Parameters-Secrets-Token)",
-            self.token_env.join(", ")
-        ))
+    /// The token callers must send: the first of `token_env` that is set
+    /// (`secretkit::backends::agent::token_from`). Never printed.
+    pub fn token(&self) -> Result<Zeroizing<String>, String> {
+        token_from(&self.token_env).map_err(|e| e.message().to_owned())
     }
-}
-
-fn read_token_file(path: &Path, var: &str) -> Result<String, String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| format!("{var} names {}, which cannot be read: {e}", path.display()))
 }
 
 /// Where the agent listens.

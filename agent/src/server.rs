@@ -59,7 +59,7 @@ pub async fn build_client(config: &AgentConfig) -> Result<secretkit::Client, Str
         .cache
         .settings(Naming::Snake)
         .map_err(|e| format!("[cache]: {}", e.message()))?;
-    let mut builder = secretkit::Client::builder().aws_from_env();
+    let mut builder = secretkit::Client::builder().direct().aws_from_env();
     builder = match config.vault.clone() {
         Some(vault) => {
             let (settings, auth) = vault

@@ -36,6 +36,7 @@ pub use audit::{
 };
 #[cfg(not(target_arch = "wasm32"))]
 pub use aws_http::SdkHttp;
+pub use backends::agent::AgentSettings;
 pub use backends::aws::{AwsApi, AwsService, AwsSettings};
 pub use backends::vault::VaultSettings;
 pub use backends::vault_auth::{SecretSource, VaultAuth};

@@ -416,7 +416,7 @@ mod tests {
         };
         let (_, auth) = config.into_parts(Naming::Snake).expect("valid");
         assert!(
-            matches!(auth, VaultAuth::Kubernetes { jwt: SecretSource::File(p), .. } if p == PathBuf::from(POD_TOKEN))
+            matches!(auth, VaultAuth::Kubernetes { jwt: SecretSource::File(p), .. } if p.as_path() == std::path::Path::new(POD_TOKEN))
         );
     }
 }

@@ -328,6 +328,21 @@ pub mod native {
                 server_name,
             })
         }
+
+        /// Every request through the Unix socket at `path`, whatever the
+        /// URL's host (a `secretkit agent`'s socket).
+        pub fn unix_socket(path: &str, timeout: Duration) -> Result<Self, TransportError> {
+            let client = reqwest::Client::builder()
+                .timeout(timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .unix_socket(std::path::PathBuf::from(path))
+                .build()
+                .map_err(|e| TransportError::Io(e.to_string()))?;
+            Ok(ReqwestTransport {
+                client,
+                server_name: None,
+            })
+        }
     }
 
     /// The system's CA certificates, as `rustls-native-certs` finds them

@@ -33,6 +33,9 @@ pub struct Fetched {
     /// When to read again at the latest, for values without a lease that
     /// still carry a TTL (static database roles, KV v1 with `ttl`).
     pub(crate) ttl_hint: Option<std::time::Duration>,
+    /// May be served past expiry when a refresh fails (stale-if-error).
+    /// Off for a value whose lease someone else holds (an agent's).
+    pub(crate) stale_ok: bool,
     /// `#field` values already cut from `value`, so a hit does not re-parse JSON.
     fields: Mutex<HashMap<String, Arc<Zeroizing<Vec<u8>>>>>,
     /// Unique per backend read in this process: lets a binding keep the
@@ -50,6 +53,7 @@ impl Fetched {
             fetched_at,
             lease: None,
             ttl_hint: None,
+            stale_ok: true,
             fields: Mutex::new(HashMap::new()),
             serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
         }
@@ -73,6 +77,11 @@ impl Fetched {
 
     pub fn with_ttl_hint(mut self, ttl: Option<std::time::Duration>) -> Self {
         self.ttl_hint = ttl;
+        self
+    }
+
+    pub(crate) fn with_stale(mut self, ok: bool) -> Self {
+        self.stale_ok = ok;
         self
     }
 }

@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = process.env.SECRETKIT_BIN
@@ -86,4 +87,31 @@ test('no token, a wrong token and a forwarded request are refused', async () => 
   const forwarded = await fetch(url, { headers: { ...headers, 'X-Forwarded-For': '203.0.113.9' } });
   assert.equal(forwarded.status, 400);
   assert.equal((await forwarded.json()).error.kind, 'refused');
+});
+
+test('a Node client reads through the agent with SECRETKIT_AGENT', async () => {
+  const { Client } = createRequire(import.meta.url)(path.join(repo, 'bindings-node'));
+  const saved = { agent: process.env.SECRETKIT_AGENT, token: process.env.SECRETKIT_AGENT_TOKEN };
+  process.env.SECRETKIT_AGENT = base;
+  process.env.SECRETKIT_AGENT_TOKEN = token;
+  const client = Client.fromEnv();
+  try {
+    const metrics = async () => (await fetch(`${base}/metrics`, { headers })).text();
+    const calls = (text) => Number(/secretkit_reads_total\{backend="vault",outcome="miss"\} (\d+)/.exec(text)?.[1] ?? 0);
+    // Another caller on the host has read the secret through the agent.
+    const warm = await fetch(`${base}/v1/secret?ref=${encodeURIComponent('vault:secret/myapp/config')}`, { headers });
+    assert.equal(warm.status, 200);
+    const before = calls(await metrics());
+    const secret = await client.get('vault:secret/myapp/config#db_name');
+    assert.equal(secret.reveal(), 'myapp_prod');
+    // Another field of the same secret: the client's cache, not the agent.
+    assert.equal((await client.get('vault:secret/myapp/config#api_key')).reveal(), 'sk-abc123');
+    assert.equal(client.stats().backendCalls.vault, 1);
+    // The agent answered from its cache: no new Vault read.
+    assert.equal(calls(await metrics()), before);
+  } finally {
+    await client.close();
+    process.env.SECRETKIT_AGENT = saved.agent ?? '';
+    process.env.SECRETKIT_AGENT_TOKEN = saved.token ?? '';
+  }
 });

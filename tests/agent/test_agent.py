@@ -249,7 +249,7 @@ def test_the_agent_refuses_to_listen_beyond_loopback_or_without_a_token(servers:
         text=True,
         timeout=30,
     )
-    assert out.returncode == 6 and "no token" in out.stderr, out
+    assert out.returncode == 6 and "token is not set" in out.stderr, out
 
 
 def test_a_unix_socket_is_private_to_the_agents_user(servers: dict[str, str], tmp_path: Path) -> None:
@@ -331,3 +331,150 @@ def test_cli_get_redacts_unless_asked_and_exits_by_failure_kind(servers: dict[st
     assert cli(servers, "get").returncode == 2  # usage
     completion = cli(servers, "completions", "bash")
     assert completion.returncode == 0 and "secretkit" in completion.stdout
+
+
+# --- Clients reading through the agent (SECRETKIT_AGENT) ---------------------
+
+WORKER = """
+import json, sys
+from secretkit import Client
+client = Client.from_env()
+role = sys.argv[1]
+username = client.get(f"vault:database/creds/{role}#username").reveal()
+password = client.get("ssm:/prod/myapp/db-password")
+again = client.get("ssm:/prod/myapp/db-password")
+stats = client.stats()
+print(json.dumps({
+    "username": username,
+    "same": password.reveal() == again.reveal(),
+    "ssm_calls": stats["backend_calls"]["ssm"],
+    "vault_calls": stats["backend_calls"]["vault"],
+}))
+client.close()
+"""
+
+
+def python() -> str:
+    return str(REPO / ".venv" / "bin" / "python")
+
+
+def client_env(servers: dict[str, str], agent: Agent) -> dict[str, str]:
+    """A worker's environment: the agent, and still VAULT_* and AWS_* (which
+    the agent replaces: the worker must not use them)."""
+    env = dict(servers)
+    env["SECRETKIT_AGENT"] = agent.listen if agent.listen.startswith("unix://") else f"http://{agent.listen}"
+    env["SECRETKIT_AGENT_TOKEN"] = agent.token
+    return env
+
+
+def lease_count(servers: dict[str, str], role: str) -> int:
+    status, body = vault_get(servers, f"/v1/sys/leases/lookup/database/creds/{role}/", "LIST")
+    return len(body.get("data", {}).get("keys", [])) if status == 200 else 0
+
+
+def metric(text: str, line_start: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(line_start + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_four_worker_processes_share_one_read_and_one_lease_through_a_unix_socket(
+    servers: dict[str, str], tmp_path: Path
+) -> None:
+    role = servers["SK_VAULT_DB_ROLE"]
+    token = secrets.token_hex(16)
+    a = Agent(f"unix://{tmp_path / 'agent.sock'}", token, agent_env(servers, token))
+    try:
+        leases_before = lease_count(servers, role)
+        workers = [
+            subprocess.Popen(
+                [python(), "-c", WORKER, role],
+                env=client_env(servers, a),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        results = []
+        for w in workers:
+            out, err = w.communicate(timeout=60)
+            assert w.returncode == 0, err
+            results.append(json.loads(out))
+        # One lease for the host: every worker has the same database user.
+        assert len({r["username"] for r in results}) == 1, results
+        assert all(r["same"] for r in results)
+        # Each worker asked the agent once per secret (its own cache took the
+        # repeat); the agent asked the backends once for all four.
+        assert all((r["ssm_calls"], r["vault_calls"]) == (1, 1) for r in results), results
+        status, metrics = a.request("/metrics")
+        # (Concurrent misses that joined one read each count as a miss; the
+        # calls are what reached the backend.)
+        assert metric(metrics, 'secretkit_backend_calls_total{backend="ssm"}') == 1, metrics
+        assert metrics.count("secretkit_lease_ttl_seconds{") == 1, metrics
+        assert lease_count(servers, role) == leases_before + 1
+        # The workers closed their clients: the agent's lease is still live.
+        username = results[0]["username"]
+        status, body = a.request(q("/v1/secret", ref=f"vault:database/creds/{role}#username"))
+        assert (status, body["value"]) == (200, username)
+    finally:
+        code, out = a.stop()
+    assert code == 0 and "1 lease(s) revoked" in out, out
+    assert lease_count(servers, role) == leases_before
+
+
+def test_a_client_serves_its_cached_value_while_the_agent_restarts(
+    servers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from secretkit import Client, UnavailableError
+
+    token = secrets.token_hex(16)
+    listen = f"127.0.0.1:{free_port()}"
+    first = Agent(listen, token, agent_env(servers, token))
+    monkeypatch.setenv("SECRETKIT_AGENT", f"http://{listen}")
+    monkeypatch.setenv("SECRETKIT_AGENT_TOKEN", token)
+    client = Client.from_env(retry_base=0.05, retry_max=0.2, read_attempts=1, timeout=2)
+    try:
+        reference = "ssm:/test/plain?ttl=1s"
+        assert client.get(reference).reveal() == "hello"
+        assert first.stop()[0] == 0
+        time.sleep(1.2)  # past the TTL: the next read goes to the agent, which is gone
+        assert client.get(reference).reveal() == "hello"  # stale-if-error
+        assert client.stats()["stale_serves"] >= 1
+        # A reference it never read has nothing to fall back on: a typed error.
+        with pytest.raises(UnavailableError) as failure:
+            client.get("ssm:/test/versioned")
+        assert "agent request failed" in str(failure.value)
+        second = Agent(listen, token, agent_env(servers, token))
+        try:
+            assert client.get("ssm:/test/versioned").reveal() == "two"
+            # The stale entry is read again once its retry back-off (at most
+            # retry_max) has passed: reads stop being stale serves.
+            deadline = time.monotonic() + 10
+            while True:
+                stale = client.stats()["stale_serves"]
+                assert client.get(reference).reveal() == "hello"
+                if client.stats()["stale_serves"] == stale:
+                    break
+                assert time.monotonic() < deadline, "still serving stale after the agent came back"
+                time.sleep(0.1)
+        finally:
+            second.stop()
+    finally:
+        client.close()
+
+
+def test_a_wrong_token_is_an_auth_error_naming_the_reference(
+    agent: Agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from secretkit import AuthError, Client
+
+    monkeypatch.setenv("SECRETKIT_AGENT", f"http://{agent.listen}")
+    monkeypatch.setenv("SECRETKIT_AGENT_TOKEN", "not-the-token")
+    client = Client.from_env()
+    with pytest.raises(AuthError) as failure:
+        client.get("asm:test/plain-text")
+    assert failure.value.reference == "asm:test/plain-text"
+    assert "HTTP 403" in str(failure.value)
+    client.close()

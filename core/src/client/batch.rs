@@ -57,9 +57,12 @@ impl Client {
             let plain = r.version.is_none() && r.stage.is_none();
             // Selectors (`name:3`, `name:label`) come back under the bare
             // name, so only plain names can be matched to their answers.
+            // Through an agent every read is one call to it (it batches
+            // nothing yet): `fetched` takes them all.
+            let direct = self.inner.agent.is_none();
             let slots = match r.scheme {
-                Scheme::Ssm if plain && !r.path.contains(':') => &mut batchable.ssm,
-                Scheme::Asm if plain => &mut batchable.asm,
+                Scheme::Ssm if direct && plain && !r.path.contains(':') => &mut batchable.ssm,
+                Scheme::Asm if direct && plain => &mut batchable.asm,
                 _ => {
                     singles.push(i); // `fetched` counts its own miss
                     continue;
@@ -222,6 +225,9 @@ impl Client {
         r: &Reference,
         key: &CacheKey,
     ) -> Option<crate::runtime::BoxFuture<'static, ()>> {
+        if self.inner.agent.is_some() {
+            return None;
+        }
         let size = match r.scheme {
             Scheme::Ssm if !key.path.contains(':') => SSM_BATCH,
             Scheme::Asm => ASM_BATCH,

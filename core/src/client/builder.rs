@@ -10,6 +10,7 @@ use super::lifecycle::Lifecycle;
 use super::memo::ParseMemo;
 use super::{Client, ClientSettings, Inner};
 use crate::audit::{Audit, AuditSettings};
+use crate::backends::agent::{Agent, AgentSettings};
 use crate::backends::aws::{Aws, AwsSettings};
 use crate::backends::vault::{Vault, VaultSettings};
 #[cfg(not(target_arch = "wasm32"))]
@@ -41,8 +42,14 @@ pub struct ClientBuilder {
     settings: ClientSettings,
     audit: Option<AuditSettings>,
     /// Configuration came from the environment, where SECRETKIT_ALLOW_HTTP
-    /// may allow plain http.
+    /// may allow plain http, and SECRETKIT_AGENT may name an agent.
     from_env: bool,
+    /// Vault's settings came from VAULT_* / BAO_* (an agent replaces them).
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    vault_env: bool,
+    agent: Option<AgentSettings>,
+    /// SECRETKIT_AGENT is ignored (`direct`).
+    direct: bool,
 }
 
 impl ClientBuilder {
@@ -56,6 +63,9 @@ impl ClientBuilder {
             settings: ClientSettings::default(),
             audit: None,
             from_env: false,
+            vault_env: false,
+            agent: None,
+            direct: false,
         }
     }
 
@@ -99,6 +109,22 @@ impl ClientBuilder {
     /// How the Vault client logs in (default: `VaultSettings::token` as given).
     pub fn vault_auth(mut self, auth: VaultAuth) -> Self {
         self.vault_auth = auth;
+        self
+    }
+
+    /// Read `ssm:`, `asm:` and `vault:` references through a `secretkit
+    /// agent` (see `backends::agent`). From the environment, SECRETKIT_AGENT
+    /// does the same, and then replaces the AWS and Vault settings that came
+    /// from the environment: the agent holds the credentials.
+    pub fn agent(mut self, settings: AgentSettings) -> Self {
+        self.agent = Some(settings);
+        self
+    }
+
+    /// Read from the backends themselves whatever SECRETKIT_AGENT says: the
+    /// agent's own client, which would otherwise ask itself.
+    pub fn direct(mut self) -> Self {
+        self.direct = true;
         self
     }
 
@@ -205,12 +231,27 @@ impl ClientBuilder {
             tls,
         });
         self.from_env = true;
+        self.vault_env = true;
         Ok(self)
     }
 
-    pub async fn build(self) -> Result<Client> {
+    // Only natively does the environment name an agent to fill in.
+    #[cfg_attr(target_arch = "wasm32", allow(unused_mut))]
+    pub async fn build(mut self) -> Result<Client> {
         let mut settings = self.settings.clone();
         settings.validate()?;
+        #[cfg(not(target_arch = "wasm32"))]
+        if self.agent.is_none() && self.from_env && !self.direct {
+            self.agent = AgentSettings::from_env()?;
+            if self.agent.is_some() {
+                if matches!(self.aws, AwsSource::Environment) {
+                    self.aws = AwsSource::None;
+                }
+                if self.vault_env {
+                    self.vault = None;
+                }
+            }
+        }
         if self.from_env && env_flag("SECRETKIT_ALLOW_HTTP") {
             settings.allow_http = true;
         }
@@ -262,6 +303,10 @@ impl ClientBuilder {
             #[cfg(not(target_arch = "wasm32"))]
             AwsSource::Environment => Some(Aws::from_env(&rt, settings.timeout).await),
         };
+        let agent = self
+            .agent
+            .map(|a| Agent::new(a, rt.clone(), settings.timeout))
+            .transpose()?;
         let vault = match self.vault {
             Some(v) if v.token.is_empty() && matches!(self.vault_auth, VaultAuth::Token) => {
                 return Err(Error::config("Vault is configured without a token"))
@@ -297,6 +342,7 @@ impl ClientBuilder {
                 spawner,
                 aws,
                 vault,
+                agent,
                 settings,
                 in_flight: Mutex::new(HashMap::new()),
                 next_read: AtomicU64::new(1),
@@ -316,6 +362,13 @@ impl ClientBuilder {
     /// unless `allow_http`.
     fn check_origins(&self, allow_http: bool) -> Result<()> {
         let mut origins: Vec<(String, &str)> = Vec::new();
+        if let Some(a) = self
+            .agent
+            .as_ref()
+            .filter(|a| !a.address.starts_with("unix://"))
+        {
+            origins.push((a.address.clone(), "agent address"));
+        }
         if let Some(v) = &self.vault {
             origins.push((v.address.clone(), "Vault address"));
         }

@@ -29,6 +29,7 @@ use read::start_fetch;
 use watched::Watched;
 
 use crate::audit::{Audit, AuditRecord, Identity, Outcome};
+use crate::backends::agent::Agent;
 use crate::backends::aws::Aws;
 use crate::backends::vault::Vault;
 use crate::cache::{Cache, Lookup, Timing};
@@ -64,6 +65,8 @@ struct Inner {
     next_listener: AtomicU64,
     aws: Option<Aws>,
     vault: Option<Vault>,
+    /// A `secretkit agent` that remote references are read through instead.
+    agent: Option<Agent>,
     cache: Cache,
     /// Ends hit windows by generation bumps (see `window_timer`).
     windows: window_timer::WindowTimer,
@@ -682,7 +685,11 @@ impl Inner {
             Timing {
                 refresh_at: later(start, scale(ttl, s.refresh_ahead.clamp(0.0, 1.0))),
                 expires_at: later(start, ttl),
-                stale_until: later(later(start, ttl), s.max_stale),
+                stale_until: if value.stale_ok {
+                    later(later(start, ttl), s.max_stale)
+                } else {
+                    later(start, ttl)
+                },
                 ttl: requested,
             }
         };

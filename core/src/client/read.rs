@@ -149,10 +149,11 @@ async fn fetch_with_retries(inner: &Inner, r: &Reference, key: &CacheKey) -> Res
 /// Read from the backend the scheme names.
 async fn fetch(inner: &Inner, r: &Reference) -> Result<Fetched> {
     let now = inner.rt.clock.now();
-    let fetched = match r.scheme {
-        Scheme::Ssm => aws(inner)?.ssm(r, now).await?,
-        Scheme::Asm => aws(inner)?.asm(r, now).await?,
-        Scheme::Vault => {
+    let fetched = match (&inner.agent, r.scheme) {
+        (Some(agent), Scheme::Ssm | Scheme::Asm | Scheme::Vault) => agent.read(r, now).await?,
+        (_, Scheme::Ssm) => aws(inner)?.ssm(r, now).await?,
+        (_, Scheme::Asm) => aws(inner)?.asm(r, now).await?,
+        (_, Scheme::Vault) => {
             inner
                 .vault
                 .as_ref()
@@ -162,14 +163,14 @@ async fn fetch(inner: &Inner, r: &Reference) -> Result<Fetched> {
                 .read(r, now)
                 .await?
         }
-        Scheme::Env | Scheme::File if !inner.settings.allow_local => {
+        (_, Scheme::Env | Scheme::File) if !inner.settings.allow_local => {
             return Err(Error::new(
                 ErrorKind::AccessDenied,
                 "env: and file: references are turned off for this client (allow_local)",
             ))
         }
-        Scheme::Env => local::env(r, now)?,
-        Scheme::File => local_file(inner, r, now).await?,
+        (_, Scheme::Env) => local::env(r, now)?,
+        (_, Scheme::File) => local_file(inner, r, now).await?,
     };
     if fetched.value.len() > MAX_VALUE_BYTES {
         return Err(Error::invalid_response(format!(
