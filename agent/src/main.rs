@@ -2,6 +2,7 @@
 //! binary on the core. See README.md, "Agent and CLI".
 
 mod app;
+mod audit;
 mod aws_api;
 mod cli;
 mod config;
@@ -43,12 +44,66 @@ enum Command {
     },
     /// Read references; values are redacted unless --reveal.
     Get {
+        /// References, e.g. ssm:/prod/app/db-password vault:secret/app#key
         #[arg(required = true)]
         references: Vec<String>,
         /// Print the values themselves.
         #[arg(long)]
         reveal: bool,
         /// One JSON array of {reference, version, value | error}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the references under an ssm: or asm: prefix.
+    Ls {
+        /// ssm:/path/ or asm:prefix/
+        prefix: String,
+        /// Print one JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rotate a Secrets Manager secret now (RotateSecret, with its
+    /// configured rotation function).
+    Rotate {
+        /// asm:NAME
+        reference: String,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a Vault lease, or every lease under a path.
+    ///
+    /// --prefix revokes every lease under a path (e.g. database/creds/app);
+    /// each secrets engine revokes its credential first, and a failure stops
+    /// the revocation. --force (with --prefix) removes the leases from Vault
+    /// even when the engine cannot revoke the credentials (the database is
+    /// gone): Vault forgets them, so they must then be removed by hand. It
+    /// needs sudo on sys/leases/revoke-force.
+    Revoke {
+        /// A lease id, or with --prefix a path.
+        target: String,
+        /// Revoke every lease under the path TARGET.
+        #[arg(long)]
+        prefix: bool,
+        /// Remove the leases even if the secrets engine cannot revoke them.
+        #[arg(long, requires = "prefix")]
+        force: bool,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Who read what, when: the audit trail's JSON-lines files, filtered.
+    Audit {
+        /// Audit trail files (JSON lines).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Only references starting with this (e.g. ssm:/prod/db).
+        #[arg(long)]
+        reference: Option<String>,
+        /// Only records at or after this RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        /// Print one JSON array of the records.
         #[arg(long)]
         json: bool,
     },
@@ -65,6 +120,27 @@ async fn main() -> ExitCode {
             reveal,
             json,
         } => cli::get(&references, reveal, json).await,
+        Command::Ls { prefix, json } => cli::ls(&prefix, json).await,
+        Command::Rotate { reference, json } => cli::rotate(&reference, json).await,
+        Command::Revoke {
+            target,
+            prefix,
+            force,
+            json,
+        } => {
+            let how = match (prefix, force) {
+                (_, true) => secretkit::Revoke::Force,
+                (true, false) => secretkit::Revoke::Prefix,
+                (false, false) => secretkit::Revoke::Lease,
+            };
+            cli::revoke(&target, how, json).await
+        }
+        Command::Audit {
+            files,
+            reference,
+            since,
+            json,
+        } => audit::audit(&files, reference.as_deref(), since.as_deref(), json),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -38,7 +38,7 @@ pub use audit::{
 pub use aws_http::SdkHttp;
 pub use backends::agent::AgentSettings;
 pub use backends::aws::{AwsApi, AwsService, AwsSettings};
-pub use backends::vault::VaultSettings;
+pub use backends::vault::{Revoke, VaultSettings};
 pub use backends::vault_auth::{SecretSource, VaultAuth};
 pub use cache::Generation;
 pub use client::{

@@ -478,3 +478,87 @@ def test_a_wrong_token_is_an_auth_error_naming_the_reference(
     assert failure.value.reference == "asm:test/plain-text"
     assert "HTTP 403" in str(failure.value)
     client.close()
+
+
+# --- Operator commands ---------------------------------------------------------
+
+
+def test_cli_ls_lists_the_references_under_a_prefix(servers: dict[str, str]) -> None:
+    out = cli(servers, "ls", "ssm:/test/")
+    assert out.returncode == 0, out
+    listed = out.stdout.splitlines()
+    assert {"ssm:/test/plain", "ssm:/test/versioned"} <= set(listed), listed
+    assert "hello" not in out.stdout
+    out = cli(servers, "ls", "--json", "asm:prod/myapp/")
+    assert out.returncode == 0 and json.loads(out.stdout) == ["asm:prod/myapp/db-credentials"], out
+    assert cli(servers, "ls", "vault:secret/").returncode == 6
+
+
+def test_cli_rotate_starts_a_secrets_manager_rotation(servers: dict[str, str]) -> None:
+    import boto3  # type: ignore[import-untyped]
+
+    sm = boto3.client("secretsmanager", endpoint_url=servers["AWS_ENDPOINT_URL"])
+    name = f"test/rotate-{secrets.token_hex(4)}"
+    first = sm.create_secret(Name=name, SecretString="before")["VersionId"]
+    out = cli(servers, "rotate", "--json", f"asm:{name}")
+    assert out.returncode == 0, out
+    version = json.loads(out.stdout)["version"]
+    stages = sm.describe_secret(SecretId=name)["VersionIdsToStages"]
+    assert version != first and "AWSCURRENT" in stages[version], stages
+    out = cli(servers, "rotate", "asm:test/no-such-secret")
+    assert out.returncode == 3 and "asm:test/no-such-secret" in out.stderr, out
+    assert cli(servers, "rotate", "ssm:/test/plain").returncode == 6
+    sm.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+
+
+def new_lease(servers: dict[str, str], role: str) -> str:
+    status, body = vault_get(servers, f"/v1/database/creds/{role}")
+    assert status == 200, body
+    return str(body["lease_id"])
+
+
+def lease_alive(servers: dict[str, str], lease: str) -> bool:
+    return vault_get(servers, "/v1/sys/leases/lookup", "PUT", {"lease_id": lease})[0] == 200
+
+
+def test_cli_revoke_ends_one_lease_or_every_lease_under_a_path(servers: dict[str, str]) -> None:
+    one, two, three = (new_lease(servers, "myapp-long") for _ in range(3))
+    out = cli(servers, "revoke", one)
+    assert out.returncode == 0, out
+    assert not lease_alive(servers, one) and lease_alive(servers, two)
+    out = cli(servers, "revoke", "--prefix", "--json", "database/creds/myapp-long")
+    assert out.returncode == 0 and json.loads(out.stdout)["revoked"] == "database/creds/myapp-long", out
+    assert not lease_alive(servers, two) and not lease_alive(servers, three)
+    assert cli(servers, "revoke", "--force", "database/creds/x").returncode == 2  # needs --prefix
+    out = cli(servers, "revoke", "--prefix", "database/../sys")
+    assert out.returncode == 6, out
+
+
+def test_cli_audit_shows_who_read_a_reference(servers: dict[str, str], tmp_path: Path) -> None:
+    trail = tmp_path / "audit.jsonl"
+    script = f"""
+import secretkit
+from secretkit import Client
+client = Client.from_env(audit_file={str(trail)!r})
+with secretkit.audit_identity(service="billing", user="42"):
+    client.get("ssm:/prod/myapp/db-password")
+    client.get("ssm:/prod/myapp/db-password")
+with secretkit.audit_identity(service="reports"):
+    client.get("asm:prod/myapp/db-credentials#password")
+client.close()
+"""
+    done = subprocess.run([python(), "-c", script], env=servers, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done
+    out = cli(servers, "audit", str(trail), "--reference", "ssm:/prod/myapp/db-password")
+    assert out.returncode == 0, out
+    lines = out.stdout.splitlines()
+    assert lines[-1] == "read by: service=billing user=42", lines
+    assert any(" miss " in line for line in lines) and any(" hit " in line for line in lines), lines
+    records = json.loads(cli(servers, "audit", "--json", str(trail)).stdout)
+    assert {r["reference"] for r in records} == {
+        "ssm:/prod/myapp/db-password",
+        "asm:prod/myapp/db-credentials#password",
+    }
+    assert "s3cureP@ssw0rd!" not in out.stdout + json.dumps(records)
+    out = cli(servers, "audit", str(trail), "--since", "2999-01-01T00:00:00Z")
+    assert out.returncode == 3, out

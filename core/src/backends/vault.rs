@@ -489,6 +489,20 @@ impl Vault {
             .map(|_| ())
     }
 
+    /// An operator's revocation (`Client::revoke`); `target` is a lease id
+    /// or, for the prefix forms, a path the reference grammar accepted.
+    pub(crate) async fn revoke(&self, target: &str, how: Revoke) -> Result<()> {
+        let body = json!({ "lease_id": target });
+        let (path, body) = match how {
+            Revoke::Lease => ("sys/leases/revoke".to_owned(), Some(&body)),
+            Revoke::Prefix => (format!("sys/leases/revoke-prefix/{target}"), None),
+            Revoke::Force => (format!("sys/leases/revoke-force/{target}"), None),
+        };
+        self.request(http::Method::PUT, &path, body)
+            .await
+            .map(|_| ())
+    }
+
     /// One API call with the current token. `Ok(None)` is a 404.
     async fn request(
         &self,
@@ -564,6 +578,23 @@ impl Vault {
             }
         }
     }
+}
+
+/// What `Client::revoke` revokes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoke {
+    /// One lease, by id (`sys/leases/revoke`).
+    Lease,
+    /// Every lease under a path, e.g. `database/creds/app` (`revoke-prefix`):
+    /// each secrets engine revokes its credential first, and a failure
+    /// stops the revocation.
+    Prefix,
+    /// `revoke-prefix` that removes the leases from Vault even when the
+    /// secrets engine cannot revoke the credential (the database is gone):
+    /// Vault forgets them, so nothing will revoke them later. Needs `sudo`
+    /// on `sys/leases/revoke-force`. For incidents where the backend no
+    /// longer exists; the credentials must then be removed by hand.
+    Force,
 }
 
 /// A path as it goes into a URL: each segment percent-encoded, so a

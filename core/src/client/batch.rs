@@ -136,6 +136,12 @@ impl Client {
     /// Load every secret under a prefix (`ssm:/prod/myapp/` or `asm:prod/myapp/`)
     /// into the cache; returns how many were loaded.
     pub async fn prefetch(&self, prefix: &str) -> Result<usize> {
+        Ok(self.prefetch_listed(prefix).await?.len())
+    }
+
+    /// `prefetch`, returning the references loaded (`ssm:/prod/myapp/x`),
+    /// in the backend's order: what `secretkit ls` prints.
+    pub async fn prefetch_listed(&self, prefix: &str) -> Result<Vec<String>> {
         self.open()?;
         let r = Reference::parse(prefix)?;
         let inner = &self.inner;
@@ -154,7 +160,7 @@ impl Client {
             _ => Err(Error::config("prefetch takes an ssm: or asm: prefix")),
         }
         .map_err(|e| e.for_reference(prefix))?;
-        let mut loaded = 0;
+        let mut loaded = Vec::new();
         for (name, result) in answers {
             if let Ok(value) = result {
                 let key = CacheKey {
@@ -164,7 +170,7 @@ impl Client {
                     stage: None,
                 };
                 inner.stored(&key, r.ttl, Arc::new(value));
-                loaded += 1;
+                loaded.push(key.to_string());
             }
         }
         Ok(loaded)

@@ -31,7 +31,7 @@ use watched::Watched;
 use crate::audit::{Audit, AuditRecord, Identity, Outcome};
 use crate::backends::agent::Agent;
 use crate::backends::aws::Aws;
-use crate::backends::vault::Vault;
+use crate::backends::vault::{Revoke, Vault};
 use crate::cache::{Cache, Lookup, Timing};
 use crate::error::{Error, Result};
 use crate::events::{Event, EventKind, Listeners};
@@ -406,6 +406,40 @@ impl Client {
         self.inner.watched.add(id, key, reference);
         self.start_background();
         Ok(id)
+    }
+
+    /// Revoke Vault leases now, as an operator does after a leak: one lease
+    /// by id, or every lease under a path (`how`). Goes to Vault with this
+    /// client's token, never through an agent.
+    pub async fn revoke(&self, target: &str, how: Revoke) -> Result<()> {
+        self.open()?;
+        let target = target.trim_matches('/');
+        let shown = format!("vault:{target}");
+        let vault = self.inner.vault.as_ref().ok_or_else(|| {
+            Error::config("Vault is not configured (set VAULT_ADDR and VAULT_TOKEN)")
+                .for_reference(&shown)
+        })?;
+        // A prefix is a path like a reference's: no `..`, `%`, `?` or `#`.
+        let target = match how {
+            Revoke::Lease if !target.is_empty() && !target.contains(['?', '#', '%']) => target,
+            Revoke::Lease => {
+                return Err(Error::invalid_reference("not a lease id").for_reference(&shown))
+            }
+            Revoke::Prefix | Revoke::Force => {
+                let r = Reference::parse(&shown)?;
+                if r.version.is_some() || r.ttl.is_some() || r.field.is_some() {
+                    return Err(Error::invalid_reference(
+                        "a prefix to revoke is a path, without `?` or `#`",
+                    )
+                    .for_reference(&shown));
+                }
+                target
+            }
+        };
+        vault
+            .revoke(target, how)
+            .await
+            .map_err(|e| e.for_reference(&shown))
     }
 
     /// The common case of dynamic secrets: database credentials for a role
