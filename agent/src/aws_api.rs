@@ -5,7 +5,7 @@
 //! - `GET /systemsmanager/parameters/get?name=…[&version=N|&label=L][&withDecryption=true]`
 //!   → GetParameter's JSON: `{"Parameter": {"Name", "Value", "Version",
 //!   "Selector"?}, "ResultMetadata": {}}`;
-//! - `GET /secretsmanager/get?secretId=…[&versionStage=S|&versionId=I]`
+//! - `GET /secretsmanager/get?secretId=…[&versionStage=S|&versionId=I][&refreshNow=true]`
 //!   → GetSecretValue's JSON: `{"Name", "SecretString" | "SecretBinary",
 //!   "VersionId", "VersionStages"?, "ResultMetadata": {}}`.
 //!
@@ -68,7 +68,12 @@ pub async fn secret(State(app): State<Arc<App>>, Query(q): Params) -> Response {
         Ok(r) => r,
         Err(invalid) => return aws_error(StatusCode::BAD_REQUEST, invalid),
     };
-    let answer = app.client.get(&reference).await;
+    // `refreshNow=true` (the AWS agent's): read from Secrets Manager now,
+    // whatever the cache holds; concurrent ones still share one call.
+    let answer = match q.get("refreshNow").map(String::as_str) {
+        Some("true") => app.client.refresh(&reference).await,
+        _ => app.client.get(&reference).await,
+    };
     app.answered(answer.is_ok());
     let secret = match answer {
         Ok(s) => s,
@@ -141,7 +146,14 @@ fn parameter_name(name: &str) -> &str {
 
 /// The reference a GetSecretValue request names.
 fn secret_reference(q: &HashMap<String, String>) -> Result<String, Invalid> {
-    only(q, &["secretId", "versionStage", "versionId"])?;
+    only(q, &["secretId", "versionStage", "versionId", "refreshNow"])?;
+    if let Some(r) = q.get("refreshNow") {
+        if r != "true" && r != "false" {
+            return Err(invalid(format!(
+                "refreshNow must be true or false, got {r:?}"
+            )));
+        }
+    }
     let id = required(q, "secretId")?;
     // Secret names: letters, digits and /_+=.@- ; ':' for ARNs.
     allowed(id, "secretId", |c| {
@@ -259,6 +271,10 @@ mod tests {
                 q(&[("secretId", "prod/app"), ("versionId", "a1-b2")]),
                 "asm:prod/app?version=a1-b2",
             ),
+            (
+                q(&[("secretId", "prod/app"), ("refreshNow", "true")]),
+                "asm:prod/app",
+            ),
         ];
         for (query, want) in cases {
             assert_eq!(secret_reference(&query).as_deref(), Ok(want));
@@ -290,6 +306,7 @@ mod tests {
                 .collect(),
             q(&[("secretId", "a"), ("versionStage", "X"), ("versionId", "Y")]),
             q(&[("secretId", "a"), ("name", "b")]),
+            q(&[("secretId", "a"), ("refreshNow", "1")]),
         ];
         for query in refused {
             assert!(secret_reference(&query).is_err(), "{query:?} accepted");

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3  # type: ignore[import-untyped]
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -495,8 +496,6 @@ def test_cli_ls_lists_the_references_under_a_prefix(servers: dict[str, str]) -> 
 
 
 def test_cli_rotate_starts_a_secrets_manager_rotation(servers: dict[str, str]) -> None:
-    import boto3  # type: ignore[import-untyped]
-
     sm = boto3.client("secretsmanager", endpoint_url=servers["AWS_ENDPOINT_URL"])
     name = f"test/rotate-{secrets.token_hex(4)}"
     first = sm.create_secret(Name=name, SecretString="before")["VersionId"]
@@ -562,3 +561,19 @@ client.close()
     assert "s3cureP@ssw0rd!" not in out.stdout + json.dumps(records)
     out = cli(servers, "audit", str(trail), "--since", "2999-01-01T00:00:00Z")
     assert out.returncode == 3, out
+
+
+def test_refresh_now_reads_past_the_cache_like_the_aws_agent(agent: Agent, servers: dict[str, str]) -> None:
+    sm = boto3.client("secretsmanager", endpoint_url=servers["AWS_ENDPOINT_URL"])
+    name = f"test/refresh-{secrets.token_hex(4)}"
+    sm.create_secret(Name=name, SecretString="first")
+    try:
+        path = q("/secretsmanager/get", secretId=name)
+        assert agent.request(path)[1]["SecretString"] == "first"
+        sm.put_secret_value(SecretId=name, SecretString="second")
+        assert agent.request(path)[1]["SecretString"] == "first"  # cached
+        status, body = agent.request(q("/secretsmanager/get", secretId=name, refreshNow="true"))
+        assert (status, body["SecretString"]) == (200, "second"), body
+        assert agent.request(path)[1]["SecretString"] == "second"  # the cache took it
+    finally:
+        sm.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
