@@ -31,6 +31,8 @@ pub struct AgentConfig {
     /// variables clients read it from (`secretkit::backends::agent::TOKEN_ENV`).
     pub token_env: Vec<String>,
     pub max_connections: usize,
+    /// Seconds a connection may stay silent before the agent closes it.
+    pub idle_timeout: f64,
     /// Permissions of a Unix socket, as an octal string ("600", "660").
     pub socket_mode: String,
     /// The client's cache tunables (`secretkit::options::Tunables`). The
@@ -47,6 +49,7 @@ impl Default for AgentConfig {
             listen: DEFAULT_LISTEN.to_owned(),
             token_env: TOKEN_ENV.iter().map(|s| s.to_string()).collect(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: 60.0,
             socket_mode: "600".to_owned(),
             cache: Tunables::default(),
             vault: None,
@@ -81,6 +84,18 @@ impl AgentConfig {
             config.cache.allow_local = Some(false);
         }
         Ok(config)
+    }
+
+    /// `idle_timeout` as a duration (0.1 s to an hour).
+    pub fn idle_timeout(&self) -> Result<std::time::Duration, String> {
+        if (0.1..=3600.0).contains(&self.idle_timeout) {
+            Ok(std::time::Duration::from_secs_f64(self.idle_timeout))
+        } else {
+            Err(format!(
+                "idle_timeout must be 0.1 to 3600 seconds, got {}",
+                self.idle_timeout
+            ))
+        }
     }
 
     /// The Unix socket permission bits.

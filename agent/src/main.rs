@@ -6,6 +6,7 @@ mod audit;
 mod aws_api;
 mod cli;
 mod config;
+mod connections;
 mod native_api;
 mod server;
 
@@ -163,6 +164,8 @@ async fn agent(config: Option<PathBuf>, listen: Option<String>) -> u8 {
             config.listen = listen;
         }
         let listen = config::Listen::parse(&config.listen)?;
+        config.idle_timeout()?;
+        config.socket_mode()?;
         let token = config.token()?;
         let client = server::build_client(&config).await?;
         Ok::<_, String>((config, listen, client, token))

@@ -3,20 +3,17 @@
 //! the requests under way, then close the client (revoking its Vault
 //! leases unless `revoke_on_close` is off) and remove the socket file.
 
-use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use axum::serve::Listener;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, UnixListener};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 
 use crate::app::{self, App};
 use crate::config::{AgentConfig, Listen};
+use crate::connections::Bounded;
 
 /// Runs the agent until a shutdown signal; returns the leases revoked.
 /// `client` is built by `build_client` and `token` from the configuration.
@@ -29,6 +26,7 @@ pub async fn run(
     let app = App::new(client.clone(), token);
     let router = app::router(app);
     let limit = Arc::new(Semaphore::new(config.max_connections));
+    let idle = config.idle_timeout()?;
     match listen {
         Listen::Tcp(addr) => {
             let listener = TcpListener::bind(addr)
@@ -36,12 +34,12 @@ pub async fn run(
                 .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
             let bound = listener.local_addr().map_err(|e| e.to_string())?;
             eprintln!("secretkit agent: listening on {bound}");
-            serve(Bounded::new(listener, limit), router).await?;
+            serve(Bounded::new(listener, limit, idle), router).await?;
         }
         Listen::Unix(path) => {
             let listener = bind_unix(path, config.socket_mode()?)?;
             eprintln!("secretkit agent: listening on unix://{}", path.display());
-            let served = serve(Bounded::new(listener, limit), router).await;
+            let served = serve(Bounded::new(listener, limit, idle), router).await;
             let _ = std::fs::remove_file(path);
             served?;
         }
@@ -134,73 +132,4 @@ fn temporary_name(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(format!(".{}.tmp", std::process::id()));
     PathBuf::from(name)
-}
-
-/// A listener that accepts a connection only while fewer than the limit are
-/// open: each connection holds a permit until it closes.
-struct Bounded<L> {
-    inner: L,
-    limit: Arc<Semaphore>,
-}
-
-impl<L> Bounded<L> {
-    fn new(inner: L, limit: Arc<Semaphore>) -> Self {
-        Bounded { inner, limit }
-    }
-}
-
-impl<L: Listener> Listener for Bounded<L> {
-    type Io = Permitted<L::Io>;
-    type Addr = L::Addr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        // The semaphore is never closed, so acquiring cannot fail.
-        let permit = self.limit.clone().acquire_owned().await;
-        let (io, addr) = self.inner.accept().await;
-        (
-            Permitted {
-                io,
-                _permit: permit.ok(),
-            },
-            addr,
-        )
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.inner.local_addr()
-    }
-}
-
-/// A connection and the permit it holds.
-struct Permitted<T> {
-    io: T,
-    _permit: Option<OwnedSemaphorePermit>,
-}
-
-impl<T: AsyncRead + Unpin> AsyncRead for Permitted<T> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
-    }
-}
-
-impl<T: AsyncWrite + Unpin> AsyncWrite for Permitted<T> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
-    }
 }

@@ -385,6 +385,11 @@ impl Cache {
     pub(crate) fn len(&self) -> usize {
         self.lock().entries.len()
     }
+
+    /// Whether an entry (fresh, stale or failed) exists for `key`.
+    pub(crate) fn contains(&self, key: &CacheKey) -> bool {
+        self.lock().entries.contains_key(key)
+    }
 }
 
 #[cfg(test)]

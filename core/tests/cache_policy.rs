@@ -303,6 +303,22 @@ async fn ttl_jitter_spreads_expiry_within_its_bounds() {
         c.get(k).await.unwrap();
     }
     let expired_by = |c: &Client| keys.iter().filter(|k| c.get_cached(k).is_none()).count();
+    // A key's first value lives half to all of its TTL (the start-up
+    // spread: a fleet deployed together does not come back together).
+    clock.advance(Duration::from_secs(49));
+    assert_eq!(expired_by(&c), 0, "none before half the TTL");
+    clock.advance(Duration::from_secs(26));
+    let at_75 = expired_by(&c);
+    assert!(
+        at_75 > 40 && at_75 < 160,
+        "about half of the first values expired at 75% of the TTL: {at_75}"
+    );
+    clock.advance(Duration::from_secs(26));
+    assert_eq!(expired_by(&c), 200, "every first value by the TTL");
+    // Later values: the TTL ± 10%.
+    for k in &keys {
+        c.get(k).await.unwrap();
+    }
     clock.advance(Duration::from_secs(89));
     assert_eq!(expired_by(&c), 0, "none before 90% of the TTL");
     clock.advance(Duration::from_secs(11));

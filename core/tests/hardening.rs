@@ -610,6 +610,60 @@ async fn a_throttled_cold_read_waits_for_retry_after_then_succeeds() {
 }
 
 #[tokio::test]
+async fn a_throttling_answer_slows_every_read_of_that_backend() {
+    // Fleet behaviour (limiter.rs): a Retry-After pauses the backend for
+    // every key, and afterwards calls are spaced until successes raise the
+    // rate again.
+    let vault = Vault::new(|call, earlier| match call.path.as_str() {
+        "/v1/secret/data/hot" if earlier == 0 => Ok(http::Response::builder()
+            .status(429)
+            .header("retry-after", "5")
+            .body(Bytes::from_static(
+                br#"{"errors":["rate limit quota exceeded"]}"#,
+            ))
+            .unwrap()),
+        _ => kv2(r#"{"k":"v"}"#),
+    });
+    let clock = ManualClock::new();
+    let patient = ClientSettings {
+        timeout: Duration::from_secs(30),
+        ..settings()
+    };
+    let c = build_with(&vault, &clock, VaultAuth::Token, patient).await;
+    let (result, _) = with_clock(&clock, c.get("vault:secret/hot#k")).await;
+    assert_eq!(result.unwrap_err().kind(), ErrorKind::Throttled);
+    // Another key, never throttled itself, waits out the pause.
+    let (result, took) = with_clock(&clock, c.get("vault:secret/other#k")).await;
+    assert_eq!(result.unwrap().reveal().unwrap(), "v");
+    assert!(took >= Duration::from_secs(4), "waited {took:?}");
+    // Four more keys at once: the rate allows a burst of a second's worth
+    // (2 calls), the others get later turns.
+    let refs = ["a", "b", "c", "d"].map(|k| format!("vault:secret/{k}#k"));
+    let reads = futures::future::join_all(refs.iter().map(|r| c.get(r)));
+    let (results, took) = with_clock(&clock, reads).await;
+    assert!(results.iter().all(Result::is_ok));
+    assert!(took >= Duration::from_millis(400), "waited {took:?}");
+    // A turn that would come after the read's budget fails at once,
+    // without calling the backend.
+    let vault = Vault::new(|call, _| match call.path.as_str() {
+        "/v1/secret/data/hot" => Ok(http::Response::builder()
+            .status(429)
+            .header("retry-after", "60")
+            .body(Bytes::from_static(br#"{"errors":["rate limited"]}"#))
+            .unwrap()),
+        _ => kv2(r#"{"k":"v"}"#),
+    });
+    let c = build_with(&vault, &clock, VaultAuth::Token, settings()).await;
+    let _ = with_clock(&clock, c.get("vault:secret/hot#k")).await;
+    let (result, took) = with_clock(&clock, c.get("vault:secret/other#k")).await;
+    let err = result.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Throttled);
+    assert_eq!(err.reference(), Some("vault:secret/other#k"));
+    assert!(took < Duration::from_secs(1), "waited {took:?}");
+    assert_eq!(vault.count("GET", "/v1/secret/data/other"), 0);
+}
+
+#[tokio::test]
 async fn retries_stop_at_the_attempt_limit_and_never_retry_permanent_errors() {
     let vault = Vault::new(|call, _| match call.path.as_str() {
         "/v1/secret/data/down" => unavailable(),

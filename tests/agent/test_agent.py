@@ -577,3 +577,41 @@ def test_refresh_now_reads_past_the_cache_like_the_aws_agent(agent: Agent, serve
         assert agent.request(path)[1]["SecretString"] == "second"  # the cache took it
     finally:
         sm.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+
+
+def test_connections_are_bounded_and_idle_ones_closed(servers: dict[str, str], tmp_path: Path) -> None:
+    token = secrets.token_hex(16)
+    config = tmp_path / "agent.toml"
+    config.write_text("max_connections = 3\nidle_timeout = 1.0\n")
+    env = agent_env(servers, token)
+    env["SECRETKIT_AGENT_CONFIG"] = str(config)
+    a = Agent(f"127.0.0.1:{free_port()}", token, env)
+    try:
+        # Three keep-alive connections, each used once and left open.
+        held = []
+        for _ in range(3):
+            conn = a.connection()
+            conn.request("GET", "/ping")
+            assert conn.getresponse().read() == b"healthy"
+            held.append(conn)
+        # A fourth caller is answered at once, not left in the backlog.
+        started = time.monotonic()
+        status, body = a.request("/ping", token=None)
+        assert (status, body["error"]["kind"]) == (503, "refused"), body
+        assert time.monotonic() - started < 0.5
+        # The idle ones are closed after idle_timeout: callers get in again.
+        time.sleep(1.5)
+        assert a.request("/ping", token=None) == (200, "healthy")
+        for conn in held:
+            conn.close()
+    finally:
+        a.stop()
+    (tmp_path / "bad.toml").write_text("idle_timeout = 0\n")
+    bad = subprocess.run(
+        [str(BIN), "agent", "--listen", f"127.0.0.1:{free_port()}"],
+        env={**env, "SECRETKIT_AGENT_CONFIG": str(tmp_path / "bad.toml")},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert bad.returncode == 6 and "idle_timeout" in bad.stderr, bad

@@ -59,7 +59,7 @@ impl Client {
             // name, so only plain names can be matched to their answers.
             // Through an agent every read is one call to it (it batches
             // nothing yet): `fetched` takes them all.
-            let direct = self.inner.agent.is_none();
+            let direct = self.inner.agent.is_none() && self.inner.settings.batch;
             let slots = match r.scheme {
                 Scheme::Ssm if direct && plain && !r.path.contains(':') => &mut batchable.ssm,
                 Scheme::Asm if direct && plain => &mut batchable.asm,
@@ -185,6 +185,12 @@ impl Client {
     ) -> (Scheme, Vec<(String, Result<Arc<Fetched>>)>) {
         let inner = &self.inner;
         let (ids, ttls): (Vec<String>, Vec<Option<Duration>>) = ids.into_iter().unzip();
+        let limiter = inner.limiters.of(scheme);
+        if let Some(wait) = limiter.map(|l| l.turn(inner.rt.clock.now())) {
+            if !wait.is_zero() {
+                inner.rt.clock.sleep(wait).await;
+            }
+        }
         let now = inner.rt.clock.now();
         inner.counters.backend_call(scheme);
         let called: Result<Answers> = match super::read::aws(inner) {
@@ -192,6 +198,14 @@ impl Client {
             Ok(aws) => aws.asm_batch(&ids, now).await,
             Err(e) => Err(e),
         };
+        match &called {
+            Err(e) if e.kind() == crate::error::ErrorKind::Throttled => {
+                limiter.inspect(|l| l.throttled(inner.rt.clock.now(), e.retry_after()));
+            }
+            _ => {
+                limiter.inspect(|l| l.succeeded());
+            }
+        }
         let mut answered: HashMap<String, Result<Fetched>> = match called {
             Ok(answers) => answers.into_iter().collect(),
             Err(e) => ids.iter().map(|id| (id.clone(), Err(e.clone()))).collect(),
@@ -231,7 +245,7 @@ impl Client {
         r: &Reference,
         key: &CacheKey,
     ) -> Option<crate::runtime::BoxFuture<'static, ()>> {
-        if self.inner.agent.is_some() {
+        if self.inner.agent.is_some() || !self.inner.settings.batch {
             return None;
         }
         let size = match r.scheme {

@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use super::lifecycle::Lifecycle;
+use super::limiter;
 use super::memo::ParseMemo;
 use super::{Client, ClientSettings, Inner};
 use crate::audit::{Audit, AuditSettings};
@@ -343,6 +344,7 @@ impl ClientBuilder {
                 aws,
                 vault,
                 agent,
+                limiters: limiter::Limiters::new(settings.timeout),
                 settings,
                 in_flight: Mutex::new(HashMap::new()),
                 next_read: AtomicU64::new(1),

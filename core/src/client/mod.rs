@@ -13,6 +13,7 @@ mod batch;
 mod builder;
 mod handle;
 mod lifecycle;
+pub(super) mod limiter;
 mod memo;
 mod read;
 mod settings;
@@ -67,6 +68,8 @@ struct Inner {
     vault: Option<Vault>,
     /// A `secretkit agent` that remote references are read through instead.
     agent: Option<Agent>,
+    /// Backend calls slowed down after throttling (limiter.rs).
+    limiters: limiter::Limiters,
     cache: Cache,
     /// Ends hit windows by generation bumps (see `window_timer`).
     windows: window_timer::WindowTimer,
@@ -82,6 +85,9 @@ struct Inner {
     /// the first `watch`).
     background: AtomicBool,
 }
+
+/// A key's first TTL is drawn from [FIRST_TTL_SPREAD, 1] × its TTL.
+const FIRST_TTL_SPREAD: f64 = 0.5;
 
 /// Database credentials from Vault's database engine.
 #[derive(Debug, Clone)]
@@ -712,7 +718,18 @@ impl Inner {
                 // Re-read values with their own TTL before it runs out.
                 ttl = ttl.min(scale(hint, 0.85));
             }
-            let ttl = self.rng.jitter(ttl, s.ttl_jitter);
+            let ttl = if s.ttl_jitter > 0.0 && !self.cache.contains(key) {
+                // A key's first value: its TTL anywhere from half to all of
+                // it, so a fleet deployed together (every instance reading
+                // within seconds) spreads its second wave of reads over half
+                // a TTL instead of ± the jitter (FLEET.md, "start-up spread").
+                scale(
+                    ttl,
+                    FIRST_TTL_SPREAD + (1.0 - FIRST_TTL_SPREAD) * self.rng.unit(),
+                )
+            } else {
+                self.rng.jitter(ttl, s.ttl_jitter)
+            };
             if ttl.is_zero() {
                 return;
             }

@@ -104,13 +104,35 @@ async fn fetch_with_retries(inner: &Inner, r: &Reference, key: &CacheKey) -> Res
     let deadline = later(clock.now(), budget);
     let attempts = async {
         let mut attempt = 1;
+        let limiter = inner.limiters.of(r.scheme);
         loop {
+            if let Some(limiter) = limiter {
+                let wait = limiter.turn(clock.now());
+                if !wait.is_zero() {
+                    if later(clock.now(), wait) >= deadline {
+                        return Err(Error::new(
+                            ErrorKind::Throttled,
+                            "the backend is throttling this client; its next turn comes after \
+                             the read's budget",
+                        ));
+                    }
+                    clock.sleep(wait).await;
+                }
+            }
             inner.counters.backend_call(r.scheme);
             let error = match fetch(inner, r).await {
-                Ok(fetched) => return Ok(fetched),
+                Ok(fetched) => {
+                    limiter.inspect(|l| l.succeeded());
+                    return Ok(fetched);
+                }
                 Err(e) => e,
             };
             let now = clock.now();
+            // Any answer but a throttle says the backend takes this rate.
+            match error.kind() {
+                ErrorKind::Throttled => limiter.inspect(|l| l.throttled(now, error.retry_after())),
+                _ => limiter.inspect(|l| l.succeeded()),
+            };
             let wait = error.retry_after().unwrap_or_else(|| {
                 // "Full jitter": anywhere up to the backoff, so a fleet that
                 // failed together does not retry together.

@@ -46,6 +46,10 @@ pub struct ClientSettings {
     /// input the application does not control: they would read the
     /// process environment and any file the process can open.
     pub allow_local: bool,
+    /// `get_many` and refresh-ahead read SSM and Secrets Manager keys in
+    /// batch calls (GetParameters, BatchGetSecretValue). Off only to
+    /// measure what batching saves (FLEET.md).
+    pub batch: bool,
 }
 
 impl ClientSettings {
@@ -117,6 +121,7 @@ impl Default for ClientSettings {
             revoke_replaced_after: None,
             allow_http: false,
             allow_local: true,
+            batch: true,
         }
     }
 }
