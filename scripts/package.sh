@@ -18,6 +18,7 @@
 #               secretkit-<platform> package per addon (os/cpu/libc fields,
 #               the napi-rs layout), secretkit-wasm
 # dist/crate/   secretkit-<version>.crate
+# dist/bin/     secretkit-<version>-<target>.tar.gz: the agent and CLI binary
 #
 # Each native artifact is checked by a tool, not by eye: maturin's auditwheel
 # check (a wheel whose symbols need a newer glibc than its tag fails the
@@ -208,6 +209,29 @@ if [[ $mode == all ]]; then
   cp "$CARGO_TARGET_DIR/package/secretkit-$version.crate" "$DIST/crate/"
 fi
 
+# ---------------------------------------------------------------- agent + CLI
+# One tarball per platform: the `secretkit` binary (agent and operator CLI),
+# stripped, with the LICENSE. Cross-built with zig like the addons; its glibc
+# floor is the same 2.17.
+step "agent: secretkit-$version-<target>.tar.gz"
+mkdir -p "$DIST/bin"
+for t in "${targets[@]}"; do
+  bin_stage="$STAGE/bin/secretkit-$version-$t"
+  rm -rf "$bin_stage" && mkdir -p "$bin_stage"
+  if [[ $mode == host ]]; then
+    [[ -x "$CARGO_TARGET_DIR/bin/secretkit" ]] || die "no target/bin/secretkit (run scripts/build-bindings.sh)"
+    cp "$CARGO_TARGET_DIR/bin/secretkit" "$bin_stage/secretkit"
+    strip "$bin_stage/secretkit"
+  else
+    zt=$t
+    [[ $t == *-gnu ]] && zt="$t.2.17"
+    RUSTFLAGS="-C strip=symbols" cargo-zigbuild build --quiet --release -p secretkit-cli --target "$zt"
+    cp "$CARGO_TARGET_DIR/$t/release/secretkit" "$bin_stage/secretkit"
+  fi
+  cp LICENSE "$bin_stage/"
+  tar -C "$STAGE/bin" -czf "$DIST/bin/secretkit-$version-$t.tar.gz" "secretkit-$version-$t"
+done
+
 # ---------------------------------------------------------------- checks
 # readelf on one shared object: machine, DT_NEEDED, newest GLIBC_ version.
 elf_summary() {
@@ -269,6 +293,10 @@ done
 for t in "${targets[@]}"; do
   plat=${NAPI[$t]}
   check_so "secretkit-$plat/secretkit.$plat.node" "$node_stage/npm/$plat/secretkit.$plat.node" \
+    "$(machine_of "$t")" "$(libc_of "$t")"
+done
+for t in "${targets[@]}"; do
+  check_so "bin/secretkit-$version-$t.tar.gz: secretkit" "$STAGE/bin/secretkit-$version-$t/secretkit" \
     "$(machine_of "$t")" "$(libc_of "$t")"
 done
 ((bad == 0)) || die "an artifact failed its checks (above)"

@@ -207,7 +207,11 @@ print(json.dumps({
     "vault:secret/" + servers.VAULT_CONFIG[0] + "#api_key": servers.VAULT_CONFIG[1]["api_key"],
 }))
 PY
-cp "$HERE"/read.py "$HERE"/read.cjs "$HERE"/read.mjs "$HERE"/read-wasm.mjs "$HERE"/check-pkg.cjs "$UHOME/"
+cp "$HERE"/read.py "$HERE"/read.cjs "$HERE"/read.mjs "$HERE"/read-wasm.mjs "$HERE"/check-pkg.cjs "$HERE"/check-cli.py "$UHOME/"
+# The agent and CLI: this machine's tarball (package.sh), unpacked by the user.
+host=$(uname -m)-unknown-linux-gnu
+agent_tgz=$(compgen -G "$DIST/bin/secretkit-*-$host.tar.gz" | head -1 || true)
+[[ -n $agent_tgz ]] && cp "$agent_tgz" "$UHOME/secretkit.tar.gz"
 # npm: the private registry and nothing else; package-lock.json keeps the
 # URLs (this machine's global npmrc turns them off: the user's file wins).
 cat >"$UHOME/.npmrc" <<EOF
@@ -309,6 +313,16 @@ if check "wasm: npm install secretkit-wasm (private registry)" bash -c '
     bash -c 'cp read-wasm.mjs edge/ && cd edge && node read-wasm.mjs ../expected.json' || true
 else
   not_run "wasm: Node ESM import from 'secretkit-wasm' reads the three example secrets" "npm install secretkit-wasm"
+fi
+
+# ---- the agent and CLI binary ---------------------------------------------
+if [[ -n $agent_tgz ]]; then
+  check "agent/CLI: the secretkit binary from its tarball reads the three example secrets" bash -c '
+    mkdir -p bin && tar -xzf secretkit.tar.gz -C bin --strip-components=1 &&
+    bin/secretkit get --reveal --json $(python3 -c "import json; print(*json.load(open(\"expected.json\")))") |
+      python3 check-cli.py expected.json' || true
+else
+  not_run "agent/CLI: the secretkit binary from its tarball reads the three example secrets" "no dist/bin tarball"
 fi
 
 # ---- sizes and summary ---------------------------------------------------
