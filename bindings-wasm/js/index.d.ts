@@ -84,6 +84,13 @@ export interface ClientConfig {
    */
   readAttempts?: number;
   /**
+   * Read `ssm:`, `asm:` and `vault:` references through a `secretkit agent`
+   * (a sidecar) instead of the backends: its http address and token. The
+   * agent holds the credentials and the leases; this client keeps its own
+   * cache in front.
+   */
+  agent?: { address: string; token: string };
+  /**
    * The access audit trail: off when absent. Reads are attributed to the
    * `identity` passed in their options; every read of an audited client goes
    * to the core (nothing is memoized).

@@ -60,6 +60,9 @@ impl WasmClient {
             .runtime(runtime)
             .spawner(Arc::new(LocalSpawner(background.clone())))
             .settings(config.settings);
+        if let Some(agent) = config.agent {
+            builder = builder.agent(agent);
+        }
         if let Some(aws) = config.aws {
             builder = builder.aws(aws);
         }

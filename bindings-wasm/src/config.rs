@@ -1,4 +1,4 @@
-//! The JS config object: `{ aws?, vault?, defaultTtl?, ttlJitter?,
+//! The JS config object: `{ aws?, vault?, agent?, defaultTtl?, ttlJitter?,
 //! refreshAhead?, maxStale?, negativeTtl?, retryBase?, retryMax?, maxEntries?,
 //! timeout?, revokeOnClose?, revokeReplacedAfter?, allowHttp?, allowLocal?, readAttempts? }` (times in seconds,
 //! fractions as numbers in [0, 1]); `vault.auth` is in auth.rs. Unknown keys are refused so a typo such as
@@ -19,6 +19,7 @@ use crate::error::config_error;
 struct Config {
     aws: Option<AwsConfig>,
     vault: Option<VaultConfig>,
+    agent: Option<AgentConfig>,
     default_ttl: Option<f64>,
     ttl_jitter: Option<f64>,
     refresh_ahead: Option<f64>,
@@ -42,10 +43,11 @@ struct AuditConfig {
     interval: Option<f64>,
 }
 
-const KEYS: [&str; 17] = [
+const KEYS: [&str; 18] = [
     "audit",
     "aws",
     "vault",
+    "agent",
     "defaultTtl",
     "ttlJitter",
     "refreshAhead",
@@ -82,7 +84,16 @@ struct VaultConfig {
     auth: Option<crate::auth::AuthConfig>,
 }
 
+/// `agent: { address, token }`: read `ssm:`, `asm:` and `vault:` through a
+/// `secretkit agent` at an http address (a sidecar next to the isolate).
+#[derive(Deserialize)]
+struct AgentConfig {
+    address: String,
+    token: String,
+}
+
 pub struct Parsed {
+    pub agent: Option<secretkit::AgentSettings>,
     pub aws: Option<AwsSettings>,
     pub vault: Option<VaultSettings>,
     pub vault_auth: Option<VaultAuth>,
@@ -110,6 +121,7 @@ pub fn parse(value: JsValue) -> Result<Parsed, JsValue> {
         check_keys(&vault, "vault.", &["address", "token", "namespace", "auth"])?;
         crate::auth::check(&get(&vault, "auth"))?;
         check_keys(&get(&value, "audit"), "audit.", &["interval"])?;
+        check_keys(&get(&value, "agent"), "agent.", &["address", "token"])?;
         serde_wasm_bindgen::from_value(value)
             .map_err(|e| config_error(format!("invalid client config: {}", without_strings(&e))))?
     };
@@ -192,6 +204,10 @@ pub fn parse(value: JsValue) -> Result<Parsed, JsValue> {
     };
     Ok(Parsed {
         audit,
+        agent: config.agent.map(|a| secretkit::AgentSettings {
+            address: a.address,
+            token: a.token.into(),
+        }),
         aws: config.aws.map(|a| AwsSettings {
             region: a.region,
             access_key_id: a.access_key_id,

@@ -115,3 +115,18 @@ test('a Node client reads through the agent with SECRETKIT_AGENT', async () => {
     process.env.SECRETKIT_AGENT_TOKEN = saved.token ?? '';
   }
 });
+
+test('the WASM client reads through the agent with its agent option', async () => {
+  const { Client } = await import(path.join(repo, 'bindings-wasm', 'pkg', 'index.mjs'));
+  const client = new Client({ agent: { address: base, token } });
+  try {
+    assert.equal((await client.get('vault:secret/myapp/config#db_host')).reveal(), 'mydb.internal');
+    assert.equal((await client.get('ssm:/test/plain')).reveal(), 'hello');
+    assert.equal(client.stats().backendCalls.ssm, 1);
+    const refused = new Client({ agent: { address: base, token: 'wrong' } });
+    await assert.rejects(refused.get('ssm:/test/plain'), (e) => e.code === 'AUTH' && e.reference === 'ssm:/test/plain');
+    await refused.close();
+  } finally {
+    await client.close();
+  }
+});

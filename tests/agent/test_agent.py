@@ -415,6 +415,15 @@ def test_four_worker_processes_share_one_read_and_one_lease_through_a_unix_socke
         assert metric(metrics, 'secretkit_backend_calls_total{backend="ssm"}') == 1, metrics
         assert metrics.count("secretkit_lease_ttl_seconds{") == 1, metrics
         assert lease_count(servers, role) == leases_before + 1
+        # The lease is renewed once for the four of them, by the agent (the
+        # role's leases last 10 s: the first renewal comes within about 7 s).
+        renewed_line = 'secretkit_reads_total{backend="vault",outcome="renewed"}'
+        deadline = time.monotonic() + 15
+        while metric(a.request("/metrics")[1], renewed_line) == 0:
+            assert time.monotonic() < deadline, "the agent never renewed the lease"
+            time.sleep(0.2)
+        assert metric(a.request("/metrics")[1], renewed_line) == 1
+        assert lease_count(servers, role) == leases_before + 1
         # The workers closed their clients: the agent's lease is still live.
         username = results[0]["username"]
         status, body = a.request(q("/v1/secret", ref=f"vault:database/creds/{role}#username"))
