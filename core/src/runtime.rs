@@ -75,6 +75,33 @@ impl std::fmt::Display for TransportError {
 
 impl std::error::Error for TransportError {}
 
+impl TransportError {
+    /// The kind of error a backend call that failed this way is.
+    pub(crate) fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            TransportError::Timeout => ErrorKind::Timeout,
+            TransportError::BodyTooLarge => ErrorKind::InvalidResponse,
+            TransportError::Untrusted(_) => ErrorKind::Config,
+            TransportError::Connect(_) | TransportError::Io(_) => ErrorKind::Unavailable,
+        }
+    }
+}
+
+/// `text` with every byte but ASCII letters, digits, `-._~` and `keep`
+/// percent-encoded (URL paths and query values).
+pub(crate) fn percent_encode(text: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || keep.contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Sends one HTTP request and buffers the whole response (bodies are small
 /// and bounded by `MAX_BODY_BYTES`).
 pub trait Transport: Send + Sync + 'static {

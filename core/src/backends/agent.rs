@@ -22,7 +22,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::reference::Reference;
-use crate::runtime::{wipe, with_timeout, Runtime, TransportError};
+use crate::runtime::{percent_encode, wipe, with_timeout, Runtime};
 use crate::secret::Fetched;
 
 /// The variables a client and the agent take the token from, first set
@@ -140,7 +140,11 @@ impl Agent {
     /// The value `r` names (any `#field` is the client's to cut).
     pub(crate) async fn read(&self, r: &Reference, now: SystemTime) -> Result<Fetched> {
         let reference = r.cache_key().to_string();
-        let url = format!("{}/v1/secret?ref={}", self.base, query_encode(&reference));
+        let url = format!(
+            "{}/v1/secret?ref={}",
+            self.base,
+            percent_encode(&reference, b"")
+        );
         let request = http::Request::get(url.as_str())
             .header("X-Aws-Parameters-Secrets-Token", self.token.as_str())
             .body(Bytes::new())
@@ -149,14 +153,7 @@ impl Agent {
         let response = with_timeout(&*self.rt.clock, self.timeout, send)
             .await
             .ok_or_else(|| Error::new(ErrorKind::Timeout, "the agent did not answer in time"))?
-            .map_err(|e| {
-                let kind = match e {
-                    TransportError::Timeout => ErrorKind::Timeout,
-                    TransportError::BodyTooLarge => ErrorKind::InvalidResponse,
-                    _ => ErrorKind::Unavailable,
-                };
-                Error::new(kind, format!("agent request failed: {e}"))
-            })?;
+            .map_err(|e| Error::new(e.kind(), format!("agent request failed: {e}")))?;
         let status = response.status().as_u16();
         let body = response.into_body();
         let parsed: std::result::Result<Value, _> = serde_json::from_slice(&body);
@@ -231,19 +228,6 @@ fn agent_error(status: u16, error: &Value) -> Error {
     }
 }
 
-/// Percent-encodes a query value: everything but unreserved characters.
-fn query_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,7 +269,7 @@ mod tests {
     #[test]
     fn a_reference_is_one_query_value() {
         assert_eq!(
-            query_encode("asm:a/b?stage=AWSCURRENT&x=1 #f"),
+            percent_encode("asm:a/b?stage=AWSCURRENT&x=1 #f", b""),
             "asm%3Aa%2Fb%3Fstage%3DAWSCURRENT%26x%3D1%20%23f"
         );
     }

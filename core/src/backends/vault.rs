@@ -546,15 +546,7 @@ impl Vault {
         let response = with_timeout(&*self.rt.clock, self.timeout, send)
             .await
             .ok_or_else(|| Error::new(ErrorKind::Timeout, "Vault did not answer in time"))?
-            .map_err(|e| {
-                let kind = match e {
-                    crate::runtime::TransportError::Timeout => ErrorKind::Timeout,
-                    crate::runtime::TransportError::BodyTooLarge => ErrorKind::InvalidResponse,
-                    crate::runtime::TransportError::Untrusted(_) => ErrorKind::Config,
-                    _ => ErrorKind::Unavailable,
-                };
-                Error::new(kind, format!("Vault request failed: {e}"))
-            })?;
+            .map_err(|e| Error::new(e.kind(), format!("Vault request failed: {e}")))?;
         let status = response.status().as_u16();
         let retry_after = crate::runtime::retry_after(response.headers());
         let body = response.into_body();
@@ -606,14 +598,7 @@ fn encode_path(path: &str) -> String {
         Some((p, q)) => (p, Some(q)),
         None => (path, None),
     };
-    let mut out = String::with_capacity(path.len());
-    for b in path.bytes() {
-        if b.is_ascii_alphanumeric() || b"/-._~:@!$&'()*+,=".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
+    let mut out = crate::runtime::percent_encode(path, b"/:@!$&'()*+,=");
     // Only our own query strings (`?version=N`) reach here.
     if let Some(q) = query {
         out.push('?');

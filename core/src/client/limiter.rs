@@ -16,8 +16,8 @@
 //!
 //! The rates are measured in calls per read budget (`timeout`), so that a
 //! throttled client can still make `MIN_CALLS` calls within one read's
-//! budget (20 cold keys load in one budget), and so that the limiter keeps
-//! its shape when every duration is scaled, as FLEET.md's simulation does.
+//! budget, and so that the limiter keeps its shape when every duration is
+//! scaled, as FLEET.md's simulation does.
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -26,10 +26,14 @@ use crate::policy::later;
 use crate::reference::Scheme;
 
 /// The slowest a throttled backend is called: this many calls per read
-/// budget (2 a second at the default 10 s).
-const MIN_CALLS: f64 = 20.0;
-/// How fast the rate recovers: from the slowest to `RECOVERED` times it
-/// takes about 3000 / RECOVERY answers that are not throttles.
+/// budget (0.5 a second at the default 10 s, the AWS SDKs' adaptive retry
+/// floor). Lower than what a client needs for its cold keys on purpose: a
+/// throttled fleet of N clients still asks N × this of the backend, so the
+/// floor is what bounds a throttled fleet's load (FLEET.md).
+const MIN_CALLS: f64 = 5.0;
+/// How fast the rate recovers: each answer that is not a throttle adds
+/// RECOVERY × unit² / rate, so from a throttled rate r back to 4r takes
+/// 7.5 (r / unit)² / RECOVERY answers (400 for r = 4/s at a 10 s budget).
 const RECOVERY: f64 = 30.0;
 /// The limiter steps aside above this many times the throttled rate.
 const RECOVERED: f64 = 4.0;
@@ -186,7 +190,7 @@ impl State {
 mod tests {
     use super::*;
 
-    /// A limiter for reads with the default 10 s budget: at least 2 calls
+    /// A limiter for reads with the default 10 s budget: at least 0.5 calls
     /// a second once throttled.
     fn limiter() -> Limiter {
         Limiters::new(Duration::from_secs(10)).ssm
@@ -216,13 +220,13 @@ mod tests {
         // The next calls are spaced 50 ms apart.
         let waits: Vec<u128> = (0..4).map(|_| l.turn(at(1000)).as_millis()).collect();
         assert_eq!(waits, [50, 100, 150, 200]);
-        // A second throttle halves again, never below 20 calls per budget.
+        // A second throttle halves again, never below 5 calls per budget.
         l.throttled(at(1100), None);
         assert_eq!(l.rate(), Some(10.0));
         for _ in 0..10 {
             l.throttled(at(1200), None);
         }
-        assert_eq!(l.rate(), Some(2.0));
+        assert_eq!(l.rate(), Some(0.5));
     }
 
     #[test]

@@ -127,15 +127,7 @@ fn canonical_uri(path: &str) -> String {
     if path.is_empty() {
         return "/".to_owned();
     }
-    let mut out = String::with_capacity(path.len());
-    for b in path.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::runtime::percent_encode(path, b"/")
 }
 
 /// `YYYYMMDD` and `YYYYMMDDTHHMMSSZ` in UTC. Times before 1970 (a broken
