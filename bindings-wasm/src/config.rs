@@ -125,59 +125,27 @@ pub fn parse(value: JsValue) -> Result<Parsed, JsValue> {
         serde_wasm_bindgen::from_value(value)
             .map_err(|e| config_error(format!("invalid client config: {}", without_strings(&e))))?
     };
-    let mut settings = ClientSettings::default();
-    let s = &mut settings;
-    let durations = [
-        ("defaultTtl", config.default_ttl, &mut s.default_ttl),
-        ("maxStale", config.max_stale, &mut s.max_stale),
-        ("negativeTtl", config.negative_ttl, &mut s.negative_ttl),
-        ("retryBase", config.retry_base, &mut s.retry_base),
-        ("retryMax", config.retry_max, &mut s.retry_max),
-    ];
-    for (name, value, field) in durations {
-        if let Some(value) = value {
-            *field = seconds(name, value)?;
-        }
-    }
-    let fractions = [
-        ("ttlJitter", config.ttl_jitter, &mut s.ttl_jitter),
-        ("refreshAhead", config.refresh_ahead, &mut s.refresh_ahead),
-    ];
-    for (name, value, field) in fractions {
-        if let Some(value) = value {
-            *field = fraction(name, value)?;
-        }
-    }
-    if let Some(n) = config.max_entries {
-        if !(n.is_finite() && n >= 1.0 && n.fract() == 0.0) {
-            return Err(config_error("maxEntries must be a positive integer"));
-        }
-        settings.max_entries = n.min(usize::MAX as f64) as usize;
-    }
-    if let Some(after) = config.revoke_replaced_after {
-        settings.revoke_replaced_after = Some(seconds("revokeReplacedAfter", after)?);
-    }
-    if let Some(revoke) = config.revoke_on_close {
-        settings.revoke_on_close = revoke;
-    }
-    if let Some(allow) = config.allow_http {
-        settings.allow_http = allow;
-    }
-    if let Some(allow) = config.allow_local {
-        settings.allow_local = allow;
-    }
-    if let Some(n) = config.read_attempts {
-        if !(n.fract() == 0.0 && (1.0..=10.0).contains(&n)) {
-            return Err(config_error("readAttempts must be an integer from 1 to 10"));
-        }
-        settings.read_attempts = n as u32;
-    }
-    if let Some(t) = config.timeout {
-        settings.timeout = seconds("timeout", t)?;
-        if settings.timeout.is_zero() {
-            return Err(config_error("timeout must be more than 0 seconds"));
-        }
-    }
+    // The option checks every binding shares (core options.rs), with the
+    // names spelled as JS callers write them.
+    let tunables = secretkit::options::Tunables {
+        default_ttl: config.default_ttl,
+        ttl_jitter: config.ttl_jitter,
+        refresh_ahead: config.refresh_ahead,
+        max_stale: config.max_stale,
+        negative_ttl: config.negative_ttl,
+        retry_base: config.retry_base,
+        retry_max: config.retry_max,
+        max_entries: config.max_entries,
+        timeout: config.timeout,
+        read_attempts: config.read_attempts,
+        revoke_on_close: config.revoke_on_close,
+        revoke_replaced_after: config.revoke_replaced_after,
+        allow_http: config.allow_http,
+        allow_local: config.allow_local,
+    };
+    let settings = tunables
+        .settings(secretkit::options::Naming::Camel)
+        .map_err(|e| config_error(e.message().to_owned()))?;
     // No file and no timer on the edge: records are kept for js/api.mjs,
     // which takes them in backgroundWork() once `interval` has passed.
     let audit = config.audit.map(|a| secretkit::AuditSettings {
@@ -241,20 +209,6 @@ pub fn check_keys(object: &JsValue, prefix: &str, allowed: &[&str]) -> Result<()
         }
     }
     Ok(())
-}
-
-fn seconds(name: &str, value: f64) -> Result<Duration, JsValue> {
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| config_error(format!("{name} must be a non-negative number of seconds")))
-}
-
-/// A fraction of the TTL: 0 to 1 (a value such as 75 is a percentage by mistake).
-fn fraction(name: &str, value: f64) -> Result<f64, JsValue> {
-    if (0.0..=1.0).contains(&value) {
-        Ok(value)
-    } else {
-        Err(config_error(format!("{name} must be a number from 0 to 1")))
-    }
 }
 
 /// serde quotes a string it did not expect (`invalid type: string "…"`);

@@ -539,10 +539,9 @@ fn count() -> impl Strategy<Value = Option<f64>> {
 proptest! {
     #![proptest_config(config(120))]
 
-    /// Whatever client options a binding accepts (its checks mirrored in
-    /// `binding_settings`), a client built with them reads, caches, expires
-    /// and closes without panicking. Fails today for long durations the
-    /// bindings accept, e.g. `default_ttl=1e12` s or `timeout=1.8e19` s.
+    /// Whatever client options a binding accepts (the core's
+    /// `options::Tunables` checks, through `binding_settings`), a client
+    /// built with them reads, caches, expires and closes without panicking.
     #[test]
     fn accepted_options_never_panic(
         binding in prop::sample::select(vec![Binding::Python, Binding::Node, Binding::Wasm]),

@@ -21,6 +21,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use secretkit::options::{Naming, Tunables};
 use secretkit::{
     AwsSettings, BoxFuture, Client, ClientSettings, Clock, Error, ErrorKind, Event, Reference,
     Runtime, Secret, SleepFuture, Spawn, Transport, TransportError, VaultAuth, VaultSettings,
@@ -830,7 +831,8 @@ pub fn now_or_never<F: Future>(fut: F) -> Option<F::Output> {
 // ---------------------------------------------------------------- config
 
 /// Client options as the bindings take them from Python, Node and JS:
-/// seconds and fractions as f64, counts as f64 (JS) or integers (Python).
+/// seconds and fractions as f64, counts as f64 (JS) or integers (Python);
+/// the fuzzed subset of `secretkit::options::Tunables`.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub default_ttl: Option<f64>,
@@ -854,68 +856,30 @@ pub enum Binding {
     Wasm,
 }
 
-fn seconds(v: f64) -> Option<Duration> {
-    Duration::try_from_secs_f64(v).ok()
-}
-
-fn fraction(v: f64) -> Option<f64> {
-    (0.0..=1.0).contains(&v).then_some(v)
-}
-
-/// The settings a binding builds from `o`, or `None` where it refuses them.
-/// Mirrors bindings-python/src/settings.rs, bindings-node/src/options.rs and
-/// bindings-wasm/src/config.rs (their checks are private to those crates).
+/// The settings a binding builds from `o`, or `None` where it refuses them:
+/// every binding checks options with the core's `options::Tunables`, names
+/// spelled its way.
 pub fn binding_settings(binding: Binding, o: &Options) -> Option<ClientSettings> {
-    let mut s = ClientSettings::default();
-    for (value, slot) in [
-        (o.default_ttl, &mut s.default_ttl),
-        (o.max_stale, &mut s.max_stale),
-        (o.negative_ttl, &mut s.negative_ttl),
-        (o.retry_base, &mut s.retry_base),
-        (o.retry_max, &mut s.retry_max),
-    ] {
-        if let Some(v) = value {
-            *slot = seconds(v)?;
-        }
+    let naming = match binding {
+        Binding::Python => Naming::Snake,
+        Binding::Node | Binding::Wasm => Naming::Camel,
+    };
+    Tunables {
+        default_ttl: o.default_ttl,
+        ttl_jitter: o.ttl_jitter,
+        refresh_ahead: o.refresh_ahead,
+        max_stale: o.max_stale,
+        negative_ttl: o.negative_ttl,
+        retry_base: o.retry_base,
+        retry_max: o.retry_max,
+        max_entries: o.max_entries,
+        timeout: o.timeout,
+        revoke_on_close: o.revoke_on_close,
+        revoke_replaced_after: o.revoke_replaced_after,
+        ..Tunables::default()
     }
-    for (value, slot) in [
-        (o.ttl_jitter, &mut s.ttl_jitter),
-        (o.refresh_ahead, &mut s.refresh_ahead),
-    ] {
-        if let Some(v) = value {
-            *slot = fraction(v)?;
-        }
-    }
-    if let Some(n) = o.max_entries {
-        s.max_entries = match binding {
-            // Python takes an int from 1 to 2^40.
-            Binding::Python => {
-                let n = n.trunc();
-                (1.0..=(1u64 << 40) as f64)
-                    .contains(&n)
-                    .then_some(n as usize)?
-            }
-            Binding::Node => {
-                (n >= 1.0 && n.fract() == 0.0 && n <= u32::MAX as f64).then_some(n as usize)?
-            }
-            Binding::Wasm => (n.is_finite() && n >= 1.0 && n.fract() == 0.0)
-                .then(|| n.min(usize::MAX as f64) as usize)?,
-        };
-    }
-    if let Some(t) = o.timeout {
-        s.timeout = seconds(t)?;
-        // Python and the WASM config refuse a zero timeout; Node takes it.
-        if s.timeout.is_zero() && binding != Binding::Node {
-            return None;
-        }
-    }
-    if let Some(r) = o.revoke_on_close {
-        s.revoke_on_close = r;
-    }
-    if let Some(after) = o.revoke_replaced_after {
-        s.revoke_replaced_after = Some(seconds(after)?);
-    }
-    Some(s)
+    .settings(naming)
+    .ok()
 }
 
 /// How the fuzzed client logs in to Vault; login material is planted
