@@ -186,7 +186,8 @@ impl Client {
         let inner = &self.inner;
         let (ids, ttls): (Vec<String>, Vec<Option<Duration>>) = ids.into_iter().unzip();
         let limiter = inner.limiters.of(scheme);
-        if let Some(wait) = limiter.map(|l| l.turn(inner.rt.clock.now())) {
+        // Background work waits its turn, however long.
+        if let Some(Ok(wait)) = limiter.map(|l| l.turn(inner.rt.clock.now(), Duration::MAX)) {
             if !wait.is_zero() {
                 inner.rt.clock.sleep(wait).await;
             }

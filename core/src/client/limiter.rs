@@ -97,24 +97,35 @@ struct State {
 
 impl Limiter {
     /// Takes this call's turn: how long to wait before making it (zero: now).
-    pub(crate) fn turn(&self, now: SystemTime) -> Duration {
+    /// A caller that cannot wait longer than `within` gets `Err(wait)` and
+    /// no turn: a read that gives up must not push everyone's turn later.
+    pub(crate) fn turn(&self, now: SystemTime, within: Duration) -> Result<Duration, Duration> {
         let mut s = self.lock();
-        s.count_call(now);
         let paused = s
             .paused_until
             .and_then(|until| until.duration_since(now).ok())
             .unwrap_or_default();
         let Some(rate) = s.rate else {
-            return paused;
+            return if paused > within {
+                Err(paused)
+            } else {
+                s.count_call(now);
+                Ok(paused)
+            };
         };
         s.refill(now, rate);
-        s.tokens -= 1.0;
-        let queued = if s.tokens >= 0.0 {
+        let queued = if s.tokens >= 1.0 {
             Duration::ZERO
         } else {
-            Duration::from_secs_f64(-s.tokens / rate)
+            Duration::from_secs_f64((1.0 - s.tokens) / rate)
         };
-        queued.max(paused)
+        let wait = queued.max(paused);
+        if wait > within {
+            return Err(wait);
+        }
+        s.tokens -= 1.0;
+        s.count_call(now);
+        Ok(wait)
     }
 
     /// The backend throttled a call: halve the rate, and pause every call
@@ -196,6 +207,8 @@ mod tests {
         Limiters::new(Duration::from_secs(10)).ssm
     }
 
+    const FOREVER: Duration = Duration::from_secs(3600);
+
     fn at(ms: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_millis(1_000_000 + ms)
     }
@@ -204,7 +217,7 @@ mod tests {
     fn calls_go_freely_until_the_backend_throttles() {
         let l = limiter();
         for i in 0..100 {
-            assert_eq!(l.turn(at(i)), Duration::ZERO);
+            assert_eq!(l.turn(at(i), FOREVER).unwrap(), Duration::ZERO);
         }
         assert_eq!(l.rate(), None);
     }
@@ -213,13 +226,22 @@ mod tests {
     fn a_throttle_halves_the_rate_this_client_was_calling_at() {
         let l = limiter();
         for i in 0..40 {
-            l.turn(at(i * 25)); // 40 calls in one second
+            l.turn(at(i * 25), FOREVER).unwrap(); // 40 calls in one second
         }
         l.throttled(at(1000), None);
         assert_eq!(l.rate(), Some(20.0));
         // The next calls are spaced 50 ms apart.
-        let waits: Vec<u128> = (0..4).map(|_| l.turn(at(1000)).as_millis()).collect();
+        let waits: Vec<u128> = (0..4)
+            .map(|_| l.turn(at(1000), FOREVER).unwrap().as_millis())
+            .collect();
         assert_eq!(waits, [50, 100, 150, 200]);
+        // A caller that cannot wait that long gets no turn, and takes none
+        // from the others.
+        assert_eq!(
+            l.turn(at(1000), Duration::from_millis(100)),
+            Err(Duration::from_millis(250))
+        );
+        assert_eq!(l.turn(at(1000), FOREVER), Ok(Duration::from_millis(250)));
         // A second throttle halves again, never below 5 calls per budget.
         l.throttled(at(1100), None);
         assert_eq!(l.rate(), Some(10.0));
@@ -232,17 +254,17 @@ mod tests {
     #[test]
     fn retry_after_pauses_every_call_of_the_backend() {
         let l = limiter();
-        l.turn(at(0));
+        l.turn(at(0), FOREVER).unwrap();
         l.throttled(at(0), Some(Duration::from_secs(3)));
-        assert!(l.turn(at(1000)) >= Duration::from_secs(2));
-        assert!(l.turn(at(3500)) < Duration::from_secs(2));
+        assert!(l.turn(at(1000), FOREVER).unwrap() >= Duration::from_secs(2));
+        assert!(l.turn(at(3500), FOREVER).unwrap() < Duration::from_secs(2));
     }
 
     #[test]
     fn successes_raise_the_rate_until_the_limiter_steps_aside() {
         let l = limiter();
         for i in 0..8 {
-            l.turn(at(i * 100));
+            l.turn(at(i * 100), FOREVER).unwrap();
         }
         l.throttled(at(900), None);
         assert_eq!(l.rate(), Some(4.0));

@@ -107,16 +107,18 @@ async fn fetch_with_retries(inner: &Inner, r: &Reference, key: &CacheKey) -> Res
         let limiter = inner.limiters.of(r.scheme);
         loop {
             if let Some(limiter) = limiter {
-                let wait = limiter.turn(clock.now());
-                if !wait.is_zero() {
-                    if later(clock.now(), wait) >= deadline {
+                let now = clock.now();
+                let left = deadline.duration_since(now).unwrap_or_default();
+                match limiter.turn(now, left) {
+                    Ok(wait) if wait.is_zero() => {}
+                    Ok(wait) => clock.sleep(wait).await,
+                    Err(_) => {
                         return Err(Error::new(
                             ErrorKind::Throttled,
                             "the backend is throttling this client; its next turn comes after \
                              the read's budget",
-                        ));
+                        ))
                     }
-                    clock.sleep(wait).await;
                 }
             }
             inner.counters.backend_call(r.scheme);
