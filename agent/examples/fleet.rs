@@ -383,7 +383,6 @@ async fn run(a: &Args, name: &str, proxy: &Arc<Proxy>, proxy_url: &str, moto: &A
     let until = deploy + Duration::from_secs(a.seconds);
     let window = Duration::from_secs_f64(10.0 / k);
     let every = Duration::from_secs_f64(10.0 / k);
-    let rng = secretkit_rng(deploy);
     let mut tasks = Vec::new();
     for i in 0..a.instances {
         let mut builder = Client::builder().settings(settings(a, s));
@@ -395,7 +394,7 @@ async fn run(a: &Args, name: &str, proxy: &Arc<Proxy>, proxy_url: &str, moto: &A
             _ => builder.aws(aws(proxy_url)),
         };
         let client = builder.build().await.expect("client");
-        let start_in = window.mul_f64(rng(i));
+        let start_in = window.mul_f64(start_offset(i));
         tasks.push(tokio::spawn(instance(
             client,
             refs.clone(),
@@ -429,15 +428,10 @@ async fn run(a: &Args, name: &str, proxy: &Arc<Proxy>, proxy_url: &str, moto: &A
     report(a, name, proxy, &seen);
 }
 
-/// A fixed pseudo-random start offset per instance in [0, 1).
-fn secretkit_rng(seed: Instant) -> impl Fn(usize) -> f64 {
-    let base = seed.elapsed().subsec_nanos() as u64 | 1;
-    move |i| {
-        let mut z = base.wrapping_add((i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
+/// Instance i's start offset in [0, 1): the golden-ratio sequence, spread
+/// evenly over the deploy window in any order of starting.
+fn start_offset(i: usize) -> f64 {
+    (i as f64 * 0.618_033_988_749_895).fract()
 }
 
 async fn put_version(moto: &AwsApi, names: &[String], versions: &Versions) {

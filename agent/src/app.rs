@@ -114,6 +114,13 @@ fn sent_token(headers: &HeaderMap) -> Option<&[u8]> {
         .map(|v| v.as_bytes())
 }
 
+/// A value for a JSON answer: `Ok(text)` when it is UTF-8, else
+/// `Err(base64)` (SecretString / SecretBinary, value / value_base64).
+pub fn text_or_base64(bytes: &[u8]) -> Result<&str, String> {
+    use base64::Engine;
+    std::str::from_utf8(bytes).map_err(|_| base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
 /// A refusal by the agent itself, in the shape of its error answers.
 pub fn refusal(status: StatusCode, message: &str) -> Response {
     let body = serde_json::json!({ "error": { "kind": "refused", "message": message } });

@@ -28,10 +28,9 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::Engine;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::app::App;
+use crate::app::{text_or_base64, App};
 
 type Params = Query<HashMap<String, String>>;
 
@@ -80,13 +79,9 @@ pub async fn secret(State(app): State<Arc<App>>, Query(q): Params) -> Response {
         Err(e) => return failure(&e, "ResourceNotFoundException"),
     };
     let mut body = json!({ "Name": q["secretId"], "ResultMetadata": {} });
-    match std::str::from_utf8(secret.reveal_bytes()) {
-        Ok(text) => body["SecretString"] = Value::from(text),
-        Err(_) => {
-            body["SecretBinary"] = base64::engine::general_purpose::STANDARD
-                .encode(secret.reveal_bytes())
-                .into()
-        }
+    match text_or_base64(secret.reveal_bytes()) {
+        Ok(text) => body["SecretString"] = text.into(),
+        Err(encoded) => body["SecretBinary"] = encoded.into(),
     }
     if let Some(v) = secret.version() {
         body["VersionId"] = v.into();

@@ -68,7 +68,7 @@ pub async fn get(references: &[String], reveal: bool, as_json: bool) -> u8 {
                 }
             }
             Err(e) => {
-                eprintln!("secretkit: {e}");
+                let failed = fail(&e);
                 if as_json {
                     answers.push(json!({
                         "reference": reference,
@@ -76,7 +76,7 @@ pub async fn get(references: &[String], reveal: bool, as_json: bool) -> u8 {
                     }));
                 }
                 if code == exit::OK {
-                    code = exit::of(e.kind());
+                    code = failed;
                 }
             }
         }

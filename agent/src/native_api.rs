@@ -18,11 +18,10 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::app::{refusal, App};
+use crate::app::{refusal, text_or_base64, App};
 
 #[derive(Deserialize)]
 pub struct SecretQuery {
@@ -68,13 +67,9 @@ async fn read(client: &secretkit::Client, reference: &str) -> secretkit::Result<
             "renewable": l.renewable,
         })),
     });
-    match std::str::from_utf8(secret.reveal_bytes()) {
-        Ok(text) => body["value"] = Value::from(text),
-        Err(_) => {
-            body["value_base64"] = base64::engine::general_purpose::STANDARD
-                .encode(secret.reveal_bytes())
-                .into()
-        }
+    match text_or_base64(secret.reveal_bytes()) {
+        Ok(text) => body["value"] = text.into(),
+        Err(encoded) => body["value_base64"] = encoded.into(),
     }
     Ok(body)
 }

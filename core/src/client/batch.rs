@@ -199,13 +199,8 @@ impl Client {
             Ok(aws) => aws.asm_batch(&ids, now).await,
             Err(e) => Err(e),
         };
-        match &called {
-            Err(e) if e.kind() == crate::error::ErrorKind::Throttled => {
-                limiter.inspect(|l| l.throttled(inner.rt.clock.now(), e.retry_after()));
-            }
-            _ => {
-                limiter.inspect(|l| l.succeeded());
-            }
+        if let Some(l) = limiter {
+            l.answered(inner.rt.clock.now(), called.as_ref().err());
         }
         let mut answered: HashMap<String, Result<Fetched>> = match called {
             Ok(answers) => answers.into_iter().collect(),

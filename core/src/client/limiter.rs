@@ -128,6 +128,17 @@ impl Limiter {
         Ok(wait)
     }
 
+    /// What a call's answer says: a throttle halves the rate, any other
+    /// answer (an error too) says the backend takes this rate.
+    pub(crate) fn answered(&self, now: SystemTime, error: Option<&crate::error::Error>) {
+        match error {
+            Some(e) if e.kind() == crate::error::ErrorKind::Throttled => {
+                self.throttled(now, e.retry_after())
+            }
+            _ => self.succeeded(),
+        }
+    }
+
     /// The backend throttled a call: halve the rate, and pause every call
     /// for `retry_after` when the answer gave one.
     pub(crate) fn throttled(&self, now: SystemTime, retry_after: Option<Duration>) {

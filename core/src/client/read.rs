@@ -122,18 +122,14 @@ async fn fetch_with_retries(inner: &Inner, r: &Reference, key: &CacheKey) -> Res
                 }
             }
             inner.counters.backend_call(r.scheme);
-            let error = match fetch(inner, r).await {
-                Ok(fetched) => {
-                    limiter.inspect(|l| l.succeeded());
-                    return Ok(fetched);
-                }
-                Err(e) => e,
-            };
+            let answer = fetch(inner, r).await;
             let now = clock.now();
-            // Any answer but a throttle says the backend takes this rate.
-            match error.kind() {
-                ErrorKind::Throttled => limiter.inspect(|l| l.throttled(now, error.retry_after())),
-                _ => limiter.inspect(|l| l.succeeded()),
+            if let Some(l) = limiter {
+                l.answered(now, answer.as_ref().err());
+            }
+            let error = match answer {
+                Ok(fetched) => return Ok(fetched),
+                Err(e) => e,
             };
             let wait = error.retry_after().unwrap_or_else(|| {
                 // "Full jitter": anywhere up to the backoff, so a fleet that
